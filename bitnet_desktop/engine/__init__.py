@@ -1,0 +1,1 @@
+"""The model runtime: native kernels, GGUF loading, tokenizer, generation. Imports no Qt."""

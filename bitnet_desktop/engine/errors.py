@@ -1,0 +1,41 @@
+"""Exceptions raised by the engine. Each names what was wrong so a user can act on it."""
+
+
+class BitNetError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class NativeLibraryError(BitNetError):
+    """The native kernel library is missing, cannot be loaded, or has the wrong ABI version."""
+
+
+class KernelError(BitNetError):
+    """A native call returned a failure status."""
+
+    def __init__(self, message: str, status: int = 0):
+        super().__init__(message)
+        self.status = status
+
+
+class KernelUnavailableError(KernelError):
+    """A kernel variant was requested that this build or this CPU cannot run."""
+
+
+class ShapeError(KernelError, ValueError):
+    """A dimension, block size or buffer length does not fit the operation."""
+
+
+class CancelledError(KernelError):
+    """The operation stopped because cancellation was requested."""
+
+
+class ModelFormatError(BitNetError):
+    """A model file is malformed, truncated, hostile, or uses something we do not support."""
+
+
+class TokenizerError(BitNetError):
+    """The tokenizer metadata is missing or inconsistent."""
+
+
+class ChatTemplateError(BitNetError):
+    """A chat template is missing, broken, or failed to render."""
