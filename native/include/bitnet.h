@@ -149,6 +149,18 @@ BN_API int bn_f16_to_f32(const uint16_t *x, float *out, size_t n);
 /* ---- memory read bandwidth: every thread of ctx reads its share of a `bytes` buffer with the
  * context's kernel variant, `repeats` times; *gbps = best pass, in 1e9 bytes per second. */
 BN_API int bn_measure_read_bandwidth(bn_ctx *ctx, size_t bytes, int repeats, double *gbps);
+/* ---- benchmark support: runs `iterations` matmuls of one kind natively (no Python between
+ * calls), cycling through n_weights weight buffers of the same shape so that a working set larger
+ * than the caches is streamed from memory. Activations are seeded pseudo-random rows quantized
+ * with the context's kernel. kind: BN_BENCH_I2S (weights: I2_S bytes), BN_BENCH_F16 (f16 [m, k]),
+ * BN_BENCH_I8 (int8 [m, k]; w_scales: n_weights pointers to m row scales, else may be NULL).
+ * w_len is the element count of every weight buffer. *seconds = wall time of all iterations. */
+#define BN_BENCH_I2S 0
+#define BN_BENCH_F16 1
+#define BN_BENCH_I8 2
+BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, size_t w_len,
+                           const float *const *w_scales, int64_t n_weights, int64_t m, int64_t k,
+                           int64_t n_tokens, int64_t iterations, double *seconds);
 /* BN_CDEF_END */
 
 #ifdef __cplusplus

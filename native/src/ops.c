@@ -99,8 +99,9 @@ static int check_matmul_shape(int64_t m, int64_t k, int64_t k_block, int64_t n_t
                               size_t act_len, size_t y_len) {
     CHECK(m > 0 && k > 0 && n_tokens > 0, BN_ERR_BAD_SHAPE);
     CHECK(k % k_block == 0, BN_ERR_BAD_SHAPE);
-    int64_t n_act, n_y;
-    CHECK(bn_mul_ok(n_tokens, k, &n_act) && bn_mul_ok(n_tokens, m, &n_y), BN_ERR_BAD_SHAPE);
+    int64_t n_w, n_act, n_y;
+    CHECK(bn_mul_ok(m, k, &n_w) && bn_mul_ok(n_tokens, k, &n_act) && bn_mul_ok(n_tokens, m, &n_y),
+          BN_ERR_BAD_SHAPE);
     CHECK((uint64_t)n_act <= (uint64_t)act_len && (uint64_t)n_y <= (uint64_t)y_len,
           BN_ERR_BUFFER_TOO_SMALL);
     return BN_OK;

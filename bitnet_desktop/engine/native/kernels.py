@@ -219,6 +219,40 @@ class KernelContext:
             out.size, _ptr(ffi, scales, "float *")), f"quantize_rows_i8 [{m} x {k}]")
         return out, scales
 
+    def bench_matmul(self, kind: str, weights: list, m: int, k: int, n_tokens: int,
+                     iterations: int, w_scales: list | None = None) -> float:
+        """Seconds for `iterations` native matmuls cycling through `weights` (same shape each).
+
+        kind: "i2s" (uint8 I2_S bytes), "f16" (uint16/float16 [m, k]) or "i8" (int8 [m, k] with
+        `w_scales`, one float32 [m] array per weight)."""
+        kinds = {"i2s": (0, np.uint8), "f16": (1, np.uint16), "i8": (2, np.int8)}
+        if kind not in kinds:
+            raise ShapeError(f"unknown matmul kind {kind!r}; known: {', '.join(kinds)}")
+        code, dtype = kinds[kind]
+        arrays = [np.asarray(w).view(np.uint16) if kind == "f16" else np.asarray(w) for w in weights]
+        if not arrays or any(a.dtype != dtype or not a.flags.c_contiguous for a in arrays):
+            raise ShapeError(f"bench_matmul({kind}) needs C-contiguous {np.dtype(dtype).name} weights")
+        w_len = min(a.size for a in arrays)
+        ffi = self._ffi
+        keep = [ffi.from_buffer(a, require_writable=False) for a in arrays]
+        ptrs = ffi.new("void *[]", [ffi.cast("void *", p) for p in keep])
+        scale_ptrs = ffi.NULL
+        if kind == "i8":
+            if w_scales is None or len(w_scales) != len(arrays):
+                raise ShapeError("bench_matmul(i8) needs one float32 row-scale array per weight")
+            scales = [_array(s, np.float32, 1, "row scales") for s in w_scales]
+            if any(s.shape[0] < m for s in scales):
+                raise ShapeError(f"row-scale arrays must hold {m} values")
+            scale_buffers = [ffi.from_buffer(s, require_writable=False) for s in scales]
+            keep += scale_buffers
+            scale_ptrs = ffi.new("float *[]", [ffi.cast("float *", b) for b in scale_buffers])
+        seconds = ffi.new("double *")
+        check(self._lib.bn_bench_matmul(self._ctx, code, ptrs, w_len, scale_ptrs, len(arrays), m, k,
+                                        n_tokens, iterations, seconds),
+              f"bench_matmul {kind} [{m} x {k}] x {n_tokens} tokens")
+        del keep
+        return float(seconds[0])
+
     def measure_read_bandwidth(self, nbytes: int = 1 << 30, repeats: int = 3) -> float:
         """Best of `repeats` parallel read passes over a fresh `nbytes` buffer, in GB/s (1e9)."""
         out = self._ffi.new("double *")

@@ -1,0 +1,3 @@
+from bitnet_desktop.cli.main import main
+
+raise SystemExit(main())

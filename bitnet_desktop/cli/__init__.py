@@ -1,0 +1,1 @@
+"""The `bitnet-desktop` command line: one module per subcommand, wired together in main.py."""

@@ -1,0 +1,57 @@
+"""`bitnet-desktop bench kernels`: every kernel variant on the 2B-4T shapes, against the memory
+read bandwidth measured in the same run."""
+from __future__ import annotations
+
+import json
+import sys
+
+from ..engine.benchmarks.kernel_bench import BITNET_CPP_GEMM_GMACS_PER_THREAD, run_kernel_benchmark
+from ..engine.native import cpu_info, resolve_kernel
+from ..engine.native.kernels import default_threads
+
+
+def register(sub) -> None:
+    p = sub.add_parser("kernels", help="time GEMV and 128-token GEMM of every kernel variant")
+    p.add_argument("--threads", type=int, default=None, help="threads (default: physical cores)")
+    p.add_argument("--kernel", default=None,
+                   help="only this variant (ref, avx2, avx512, neon, dotprod); default: all usable")
+    p.add_argument("--tokens", type=int, default=128, help="tokens per GEMM (default 128)")
+    p.add_argument("--working-set-mib", type=int, default=512,
+                   help="GEMV cycles through weight copies totalling this much (default 512)")
+    p.add_argument("--min-seconds", type=float, default=0.3, help="minimum timed span per case")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(run=run)
+
+
+def _fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def run(args) -> int:
+    threads = args.threads or default_threads()
+    kernels = [resolve_kernel(args.kernel)] if args.kernel else list(cpu_info().supported_kernels)
+    # Fastest first so the first context starts on the variant that matters most.
+    kernels.sort(key=lambda k: k == "ref")
+    progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr, flush=True))
+    report = run_kernel_benchmark(threads, kernels, working_set_bytes=args.working_set_mib << 20,
+                                  gemm_tokens=args.tokens, min_seconds=args.min_seconds,
+                                  progress=progress)
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"CPU: {report.cpu['brand']}  threads: {threads}  "
+          f"memory read bandwidth (same run): {report.read_bandwidth_gbps:.1f} GB/s")
+    print(f"GEMV streams {report.working_set_bytes >> 20} MiB of weight copies; GEMM: "
+          f"{args.tokens} tokens; bitnet.cpp reference {BITNET_CPP_GEMM_GMACS_PER_THREAD:.0f} GMAC/s per thread")
+    header = (f"{'kernel':8} {'op':4} {'shape':20} {'m x k':>13} {'GEMV ms':>9} {'GB/s':>7} "
+              f"{'of BW':>6} {'GEMM ms':>9} {'GMAC/s':>8} {'/thread':>8} {'vs b.cpp':>8}")
+    print(header)
+    print("-" * len(header))
+    for r in report.results:
+        print(f"{r.kernel:8} {r.op:4} {r.shape:20} {f'{r.m}x{r.k}':>13} {r.gemv_ms:9.3f} "
+              f"{r.gemv_gbps:7.1f} {r.gemv_fraction_of_bandwidth:6.0%} {_fmt(r.gemm_ms, '9.2f')} "
+              f"{_fmt(r.gemm_gmacs, '8.1f')} {_fmt(r.gemm_gmacs_per_thread, '8.1f')} "
+              f"{_fmt(r.gemm_vs_bitnet_cpp_per_thread, '7.2f') + ('x' if r.gemm_ms else ''):>8}"
+              + (f"  ({r.note})" if r.note else ""))
+    return 0

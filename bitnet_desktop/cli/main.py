@@ -1,0 +1,34 @@
+"""Entry point of `bitnet-desktop`: parses the subcommand and turns engine errors into messages."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..engine.errors import BitNetError
+from . import bench_kernels, info
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bitnet-desktop",
+        description="Run BitNet b1.58 ternary language models offline on this CPU.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    info.register(sub)
+    bench = sub.add_parser("bench", help="benchmarks (kernels)")
+    bench_sub = bench.add_subparsers(dest="bench_target", metavar="TARGET", required=True)
+    bench_kernels.register(bench_sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except BitNetError as exc:
+        print(f"bitnet-desktop: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bitnet-desktop: interrupted", file=sys.stderr)
+        return 130
