@@ -1,0 +1,94 @@
+"""GGUF Jinja chat templates: rendering context, ids, stop tokens, errors and the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from bitnet_desktop.engine.chat import JinjaChatFormat, chat_format_for_model
+from bitnet_desktop.engine.errors import ChatTemplateError
+
+BOS, EOS, EOT = 128000, 128001, 128009
+START_HEADER, END_HEADER = 128006, 128007
+
+LLAMA3_STYLE_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "<|start_header_id|>{{ message['role'] }}<|end_header_id|>\n\n{{ message['content'] | trim }}<|eot_id|>"
+    "{% endfor %}{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>\n\n{% endif %}"
+)
+MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": " Hey "}]
+
+
+def test_renders_a_gguf_template_for_other_architectures(bitnet_metadata, llama3_tokenizer):
+    metadata = {**bitnet_metadata, "general.architecture": "llama", "tokenizer.chat_template": LLAMA3_STYLE_TEMPLATE}
+    chat_format = chat_format_for_model(metadata, llama3_tokenizer)
+    assert isinstance(chat_format, JinjaChatFormat)
+    assert chat_format.render_text(MESSAGES) == (
+        "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+        "<|start_header_id|>user<|end_header_id|>\n\nHey<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    )
+    ids = chat_format.render_ids(MESSAGES)
+    assert ids[:2] == [BOS, START_HEADER]          # template's bos_token + add_bos_token: still one BOS
+    assert ids.count(BOS) == 1 and ids.count(EOT) == 2 and ids.count(END_HEADER) == 3
+    assert llama3_tokenizer.decode(ids, skip_special=False) == chat_format.render_text(MESSAGES)
+
+
+def test_stop_tokens_include_eos_and_end_of_turn_tokens_found_by_text(llama3_tokenizer):
+    assert JinjaChatFormat(llama3_tokenizer, LLAMA3_STYLE_TEMPLATE).stop_token_ids == frozenset({EOS, EOT})
+
+
+def test_context_has_eos_token_strftime_now_and_loop_controls(llama3_tokenizer):
+    template = (
+        "{% for m in messages %}{% if loop.index > 1 %}{% break %}{% endif %}{{ m.content }}{% endfor %}"
+        "|{{ eos_token }}|{{ strftime_now('%Y') | length }}|{{ {'k': 'é'} | tojson }}"
+    )
+    text = JinjaChatFormat(llama3_tokenizer, template).render_text(MESSAGES)
+    assert text == 'Be brief.|<|end_of_text|>|4|{"k": "é"}'
+
+
+def test_missing_template_is_a_clear_error(bitnet_metadata, llama3_tokenizer):
+    metadata = {k: v for k, v in bitnet_metadata.items() if k != "tokenizer.chat_template"}
+    metadata["general.architecture"] = "bitnet"
+    with pytest.raises(ChatTemplateError, match="no chat template"):
+        chat_format_for_model(metadata, llama3_tokenizer)
+
+
+def test_template_syntax_error_is_a_chat_template_error(llama3_tokenizer):
+    with pytest.raises(ChatTemplateError, match="does not compile"):
+        JinjaChatFormat(llama3_tokenizer, "{% for m in messages %}{{ m.content }")
+
+
+def test_raise_exception_in_template_is_reported(llama3_tokenizer):
+    template = "{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversation must start with user') }}{% endif %}"
+    with pytest.raises(ChatTemplateError, match="Conversation must start with user"):
+        JinjaChatFormat(llama3_tokenizer, template).render_text(MESSAGES)
+
+
+def test_runtime_errors_in_template_are_chat_template_errors(llama3_tokenizer):
+    with pytest.raises(ChatTemplateError, match="failed to render"):
+        JinjaChatFormat(llama3_tokenizer, "{{ messages[0]['content'] + 1 }}").render_text(MESSAGES)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ messages.__class__.__mro__ }}",
+        "{{ ''.__class__.__base__.__subclasses__() }}",
+        "{{ raise_exception.__globals__ }}",
+        "{{ messages[0].__class__ }}",
+        "{{ messages['__class__'] }}",
+        "{% set _ = messages.append({'role': 'user', 'content': 'x'}) %}",
+        "{% set _ = messages[0].update({'content': 'x'}) %}",
+        "{{ 'a' * 100000000 }}",
+        "{{ 10 ** 100000 }}",
+    ],
+)
+def test_sandbox_refuses_python_internals_mutation_and_huge_values(llama3_tokenizer, template):
+    chat_format = JinjaChatFormat(llama3_tokenizer, template)
+    with pytest.raises(ChatTemplateError, match="unsafe"):
+        chat_format.render_text(MESSAGES)
+
+
+def test_sandbox_still_allows_ordinary_template_code(llama3_tokenizer):
+    template = "{{ ('ab' * 3) | upper }} {{ 2 ** 10 }} {{ messages | length }} {{ messages[1]['content'].strip() }}"
+    assert JinjaChatFormat(llama3_tokenizer, template).render_text(MESSAGES) == "ABABAB 1024 2 Hey"
