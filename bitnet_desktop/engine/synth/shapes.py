@@ -1,0 +1,77 @@
+"""Model shapes for synthetic BitNet models: small ones for tests, and the exact 2B-4T shape.
+
+`2b4t` is BitNet-b1.58-2B-4T (BITNET_SPEC 1.1). The small shapes keep d and ffn multiples of 256 so
+every format (I2_S needs K % 128, TQ1_0/TQ2_0 need K % 256) can store them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SynthShape:
+    name: str
+    n_embd: int  # d, hidden size
+    n_ff: int  # feed-forward (intermediate) size
+    n_layer: int
+    n_head: int
+    n_head_kv: int
+    n_vocab: int
+    n_ctx: int
+    rope_theta: float = 500000.0
+    rms_eps: float = 1e-5
+    tied: bool = True  # False: a separate output.weight
+    n_merges: int | None = None  # BPE merges in the vocabulary; None = all the corpus gives
+
+    def __post_init__(self):
+        if self.n_embd % self.n_head:
+            raise ValueError(f"shape {self.name}: n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
+        if self.n_head % self.n_head_kv:
+            raise ValueError(f"shape {self.name}: n_head {self.n_head} is not a multiple of n_head_kv {self.n_head_kv}")
+        if self.n_embd % 128 or self.n_ff % 128:
+            raise ValueError(f"shape {self.name}: n_embd and n_ff must be multiples of 128 (I2_S blocks)")
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+    @property
+    def n_embd_kv(self) -> int:
+        return self.head_dim * self.n_head_kv
+
+    @property
+    def gqa(self) -> int:
+        return self.n_head // self.n_head_kv
+
+    def with_overrides(self, **overrides) -> "SynthShape":
+        """A copy with some fields changed (unknown field names raise TypeError)."""
+        return dataclasses.replace(self, **overrides) if overrides else self
+
+
+SHAPES: dict[str, SynthShape] = {
+    s.name: s
+    for s in (
+        # GQA 2, two layers: the default for unit tests.
+        SynthShape("tiny", n_embd=256, n_ff=512, n_layer=2, n_head=4, n_head_kv=2, n_vocab=1024, n_ctx=512, n_merges=300),
+        # Multi-head attention (H == Hkv).
+        SynthShape("tiny-mha", n_embd=256, n_ff=512, n_layer=2, n_head=4, n_head_kv=4, n_vocab=1024, n_ctx=512, n_merges=300),
+        # Untied LM head: a separate output.weight.
+        SynthShape("tiny-untied", n_embd=256, n_ff=512, n_layer=2, n_head=4, n_head_kv=2, n_vocab=1024, n_ctx=512,
+                   tied=False, n_merges=300),
+        # Three layers, GQA 4 like 2B-4T, head_dim 64.
+        SynthShape("small", n_embd=512, n_ff=1536, n_layer=3, n_head=8, n_head_kv=2, n_vocab=2048, n_ctx=1024, n_merges=800),
+        # BitNet-b1.58-2B-4T exactly (BITNET_SPEC 1.1).
+        SynthShape("2b4t", n_embd=2560, n_ff=6912, n_layer=30, n_head=20, n_head_kv=5, n_vocab=128256, n_ctx=4096),
+    )
+}
+
+
+def get_shape(shape: "str | SynthShape", **overrides) -> SynthShape:
+    if isinstance(shape, SynthShape):
+        return shape.with_overrides(**overrides)
+    try:
+        return SHAPES[shape].with_overrides(**overrides)
+    except KeyError:
+        raise ValueError(f"unknown synthetic shape {shape!r}; choose from {', '.join(SHAPES)}") from None
