@@ -59,7 +59,9 @@ def test_template_syntax_error_is_a_chat_template_error(llama3_tokenizer):
 
 
 def test_raise_exception_in_template_is_reported(llama3_tokenizer):
-    template = "{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversation must start with user') }}{% endif %}"
+    template = (
+        "{% if messages[0]['role'] != 'user' %}{{ raise_exception('Conversation must start with user') }}{% endif %}"
+    )
     with pytest.raises(ChatTemplateError, match="Conversation must start with user"):
         JinjaChatFormat(llama3_tokenizer, template).render_text(MESSAGES)
 

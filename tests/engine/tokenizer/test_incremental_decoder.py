@@ -33,7 +33,7 @@ def test_zwj_family_emerges_character_by_character(bpe_tokenizer):
 
 def test_pending_byte_count_reports_held_back_bytes(bpe_tokenizer):
     decoder = bpe_tokenizer.incremental_decoder()
-    for expected, token_id in zip([1, 2, 3, 0], _byte_token_ids(bpe_tokenizer, "😀".encode())):
+    for expected, token_id in zip([1, 2, 3, 0], _byte_token_ids(bpe_tokenizer, "😀".encode()), strict=True):
         decoder.feed(token_id)
         assert decoder.pending_byte_count == expected
 
