@@ -1,13 +1,15 @@
-"""Fixtures for the tokenizer tests: a trained byte-level BPE vocabulary, our tokenizer and the HF reference."""
+"""Fixtures for the tokenizer tests: a trained byte-level BPE vocabulary, our tokenizer and the HF reference.
+
+Needs the test dependency `tokenizers` (Hugging Face); without it these tests fail rather than skip, because
+the independent reference is the point of them.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("tokenizers")
-
-from bitnet_desktop.engine.tokenizer import Tokenizer  # noqa: E402
-from reference_vocabularies import hf_reference_for, trained_bpe_metadata_with_unreachable_words  # noqa: E402
+from bitnet_desktop.engine.tokenizer import Tokenizer
+from reference_vocabularies import hf_reference_for, trained_bpe_metadata_with_unreachable_words
 
 
 @pytest.fixture(scope="session")
