@@ -15,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     info.register(sub)
+    # synth has its own parser (engine/synth/cli.py); main() hands it the arguments untouched.
+    sub.add_parser("synth", help="write a synthetic BitNet model GGUF (see `synth --help`)", add_help=False)
     bench = sub.add_parser("bench", help="benchmarks (kernels)")
     bench_sub = bench.add_subparsers(dest="bench_target", metavar="TARGET", required=True)
     bench_kernels.register(bench_sub)
@@ -22,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["synth"]:
+        from ..engine.synth.cli import main_synth
+
+        return main_synth(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
