@@ -57,8 +57,7 @@ def dequantize(type_name: str, data, ne: Sequence[int], name: str = "?") -> np.n
     decoder = DECODERS.get(type_name)
     if decoder is None:
         raise ModelFormatError(
-            f"tensor '{name}' has type {type_name}, which this engine cannot read "
-            f"(supported: {', '.join(DECODERS)})"
+            f"tensor '{name}' has type {type_name}, which this engine cannot read (supported: {', '.join(DECODERS)})"
         )
     K = ne[0] if len(ne) else 1
     M = math.prod(ne[1:])

@@ -56,7 +56,7 @@ def decode_q6_k(data, M: int, K: int, name: str = "?") -> np.ndarray:
     q = (nib | (((qh >> shifts) & 3) << 4)) - 32  # (block, half, quarter, l)
     # scale index within the half: is + 2r, is = l // 16
     sc = sc.reshape(nb, 2, 8).astype(np.float32)
-    sc_idx = (np.arange(4).reshape(4, 1) * 2 + np.arange(32).reshape(1, 32) // 16)  # (quarter, l)
+    sc_idx = np.arange(4).reshape(4, 1) * 2 + np.arange(32).reshape(1, 32) // 16  # (quarter, l)
     scale = sc[:, :, sc_idx]  # (block, half, quarter, l)
     y = d.reshape(nb, 1, 1, 1) * scale * q.astype(np.float32)
     return y.reshape(M, K)

@@ -27,7 +27,10 @@ DEFAULT_TOLERANCE = 2.0**-7
 
 
 def reternarize(
-    W: np.ndarray, scale: float | None = None, name: str = "?", strict: bool = True,
+    W: np.ndarray,
+    scale: float | None = None,
+    name: str = "?",
+    strict: bool = True,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> tuple[np.ndarray, np.float32]:
     """float [M, K] (and optional scalar scale) -> (T int8 [M, K], alpha float32)."""

@@ -1,10 +1,10 @@
 """GGUF container support: the ggml type registry, a hardened reader and a writer.
 
-    from bitnet_desktop.engine.gguf import open_gguf
-    with open_gguf(path) as g:
-        arch = g.metadata["general.architecture"]
-        t = g.tensors["blk.0.attn_q.weight"]     # TensorInfo: ne, shape, type, file_offset, nbytes
-        raw = t.data                              # numpy uint8 view of the mapped file, no copy
+from bitnet_desktop.engine.gguf import open_gguf
+with open_gguf(path) as g:
+    arch = g.metadata["general.architecture"]
+    t = g.tensors["blk.0.attn_q.weight"]     # TensorInfo: ne, shape, type, file_offset, nbytes
+    raw = t.data                              # numpy uint8 view of the mapped file, no copy
 """
 
 from bitnet_desktop.engine.gguf.reader import GGUFFile, TensorInfo, open_gguf

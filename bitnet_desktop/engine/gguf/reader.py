@@ -17,7 +17,8 @@ bytes that remain before anything is allocated or read. Every problem raises `Mo
 whose message names the file, the key or tensor, and what is wrong. Limits enforced besides the
 file size: n_dims <= 4, every dimension >= 1, at most 2^62 elements per tensor, tensor names
 shorter than 64 bytes (ggml's GGML_MAX_NAME), arrays nested at most 8 deep, alignment a power of
-two, no duplicate keys or tensor names, bools 0 or 1, UTF-8 everywhere.
+two, no duplicate keys or tensor names, bools 0 or 1, UTF-8 everywhere, at most 2^20 metadata
+entries and 2^20 tensors.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ DEFAULT_ALIGNMENT = 32
 MAX_DIMS = 4
 MAX_NAME_BYTES = 63  # ggml GGML_MAX_NAME = 64 including the terminating NUL
 MAX_ARRAY_DEPTH = 8
+MAX_KV = 1 << 20  # real models carry tens of keys; this only bounds the work a hostile header causes
+MAX_TENSORS = 1 << 20
 
 _SCALAR_STRUCTS = {t: struct.Struct(f) for t, f in SCALAR_FORMATS.items()}
 _U64 = struct.Struct("<Q")
@@ -103,9 +106,7 @@ class GGUFFile:
             with open(self.path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
                 if size < 8:
-                    raise ModelFormatError(
-                        f"{self.path}: not a GGUF file: only {size} bytes, smaller than the header"
-                    )
+                    raise ModelFormatError(f"{self.path}: not a GGUF file: only {size} bytes, smaller than the header")
                 buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         except OSError as e:
             raise ModelFormatError(f"{self.path}: cannot open the model file: {e.strerror or e}") from e
@@ -186,12 +187,14 @@ class GGUFFile:
             raise c.fail("header", f"unsupported GGUF version {self.version} (supported: 2 and 3)")
         n_tensors = c.u64("header tensor count")
         n_kv = c.u64("header metadata count")
+        if n_kv > MAX_KV:
+            raise c.fail("header", f"metadata count {n_kv} is more than the {MAX_KV} this reader accepts")
+        if n_tensors > MAX_TENSORS:
+            raise c.fail("header", f"tensor count {n_tensors} is more than the {MAX_TENSORS} this reader accepts")
         if n_kv > c.remaining // _MIN_KV_BYTES:
             raise c.fail("header", f"metadata count {n_kv} cannot fit in the {c.remaining} bytes left in the file")
         if n_tensors > c.remaining // _MIN_TENSOR_INFO_BYTES:
-            raise c.fail(
-                "header", f"tensor count {n_tensors} cannot fit in the {c.remaining} bytes left in the file"
-            )
+            raise c.fail("header", f"tensor count {n_tensors} cannot fit in the {c.remaining} bytes left in the file")
 
         self.fields: dict[str, GGUFValue] = {}
         for i in range(n_kv):

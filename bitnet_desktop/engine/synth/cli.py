@@ -19,17 +19,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("out", metavar="OUT.gguf", help="file to write")
     p.add_argument("--shape", choices=list(SHAPES), default="tiny", help="model shape (default: tiny)")
-    p.add_argument("--format", dest="fmt", choices=list(TERNARY_FORMATS), default="i2_s",
-                   help="ternary weight format (default: i2_s)")
-    p.add_argument("--arch", choices=list(BITNET_CPP_ARCHS + LLAMA_CPP_ARCHS), default=None,
-                   help="architecture string (default: bitnet-b1.58 for i2_s, bitnet otherwise)")
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=list(TERNARY_FORMATS),
+        default="i2_s",
+        help="ternary weight format (default: i2_s)",
+    )
+    p.add_argument(
+        "--arch",
+        choices=list(BITNET_CPP_ARCHS + LLAMA_CPP_ARCHS),
+        default=None,
+        help="architecture string (default: bitnet-b1.58 for i2_s, bitnet otherwise)",
+    )
     p.add_argument("--seed", type=int, default=0, help="weights seed (default: 0)")
-    p.add_argument("--embedding-type", choices=list(EMBEDDING_TYPES), default="f16",
-                   help="type of token_embd / output (default: f16)")
-    p.add_argument("--tokenizer", choices=list(TOKENIZERS), default="gpt2",
-                   help="gpt2 = Llama-3 style BPE (default); llama = SentencePiece style (arch bitnet)")
-    p.add_argument("--scales", action="store_true",
-                   help="sign-only weights plus F32 [1] blk.N.<proj>.scale tensors (upstream flavour a)")
+    p.add_argument(
+        "--embedding-type",
+        choices=list(EMBEDDING_TYPES),
+        default="f16",
+        help="type of token_embd / output (default: f16)",
+    )
+    p.add_argument(
+        "--tokenizer",
+        choices=list(TOKENIZERS),
+        default="gpt2",
+        help="gpt2 = Llama-3 style BPE (default); llama = SentencePiece style (arch bitnet)",
+    )
+    p.add_argument(
+        "--scales",
+        action="store_true",
+        help="sign-only weights plus F32 [1] blk.N.<proj>.scale tensors (upstream flavour a)",
+    )
     p.add_argument("--untied", action="store_true", help="write a separate output.weight")
     return p
 
@@ -38,8 +58,16 @@ def main_synth(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {"tied": False} if args.untied else {}
     try:
-        model = SyntheticModel(args.shape, args.fmt, args.arch, args.seed, embedding_type=args.embedding_type,
-                               tokenizer=args.tokenizer, scales=args.scales, **overrides)
+        model = SyntheticModel(
+            args.shape,
+            args.fmt,
+            args.arch,
+            args.seed,
+            embedding_type=args.embedding_type,
+            tokenizer=args.tokenizer,
+            scales=args.scales,
+            **overrides,
+        )
     except ValueError as e:
         print(f"bitnet-desktop synth: {e}", file=sys.stderr)
         return 2
@@ -50,8 +78,10 @@ def main_synth(argv: list[str] | None = None) -> int:
         print(f"bitnet-desktop synth: cannot write {args.out}: {e.strerror or e}", file=sys.stderr)
         return 1
     size = path.stat().st_size
-    print(f"{path}  {size:,} bytes  ({model.shape.name}, {model.fmt}, arch {model.arch}, seed {model.seed}, "
-          f"{time.monotonic() - start:.1f} s)")
+    print(
+        f"{path}  {size:,} bytes  ({model.shape.name}, {model.fmt}, arch {model.arch}, seed {model.seed}, "
+        f"{time.monotonic() - start:.1f} s)"
+    )
     return 0
 
 

@@ -133,8 +133,15 @@ class SyntheticModel:
         emb = EMBEDDING_TYPES[self.embedding_type]
         tern = TERNARY_FORMATS[self.fmt]
         specs = [TensorSpec("token_embd.weight", (d, vocab), emb, "embedding")]
-        shapes = {"attn_q": (d, d), "attn_k": (d, kv), "attn_v": (d, kv), "attn_output": (d, d),
-                  "ffn_gate": (d, f), "ffn_up": (d, f), "ffn_down": (f, d)}
+        shapes = {
+            "attn_q": (d, d),
+            "attn_k": (d, kv),
+            "attn_v": (d, kv),
+            "attn_output": (d, d),
+            "ffn_gate": (d, f),
+            "ffn_up": (d, f),
+            "ffn_down": (f, d),
+        }
 
         def ternary(i: int, proj: str) -> list[TensorSpec]:
             out = [TensorSpec(f"blk.{i}.{proj}.weight", shapes[proj], tern, "ternary")]

@@ -54,14 +54,30 @@ SHAPES: dict[str, SynthShape] = {
     s.name: s
     for s in (
         # GQA 2, two layers: the default for unit tests.
-        SynthShape("tiny", n_embd=256, n_ff=512, n_layer=2, n_head=4, n_head_kv=2, n_vocab=1024, n_ctx=512, n_merges=300),
+        SynthShape(
+            "tiny", n_embd=256, n_ff=512, n_layer=2, n_head=4, n_head_kv=2, n_vocab=1024, n_ctx=512, n_merges=300
+        ),
         # Multi-head attention (H == Hkv).
-        SynthShape("tiny-mha", n_embd=256, n_ff=512, n_layer=2, n_head=4, n_head_kv=4, n_vocab=1024, n_ctx=512, n_merges=300),
+        SynthShape(
+            "tiny-mha", n_embd=256, n_ff=512, n_layer=2, n_head=4, n_head_kv=4, n_vocab=1024, n_ctx=512, n_merges=300
+        ),
         # Untied LM head: a separate output.weight.
-        SynthShape("tiny-untied", n_embd=256, n_ff=512, n_layer=2, n_head=4, n_head_kv=2, n_vocab=1024, n_ctx=512,
-                   tied=False, n_merges=300),
+        SynthShape(
+            "tiny-untied",
+            n_embd=256,
+            n_ff=512,
+            n_layer=2,
+            n_head=4,
+            n_head_kv=2,
+            n_vocab=1024,
+            n_ctx=512,
+            tied=False,
+            n_merges=300,
+        ),
         # Three layers, GQA 4 like 2B-4T, head_dim 64.
-        SynthShape("small", n_embd=512, n_ff=1536, n_layer=3, n_head=8, n_head_kv=2, n_vocab=2048, n_ctx=1024, n_merges=800),
+        SynthShape(
+            "small", n_embd=512, n_ff=1536, n_layer=3, n_head=8, n_head_kv=2, n_vocab=2048, n_ctx=1024, n_merges=800
+        ),
         # BitNet-b1.58-2B-4T exactly (BITNET_SPEC 1.1).
         SynthShape("2b4t", n_embd=2560, n_ff=6912, n_layer=30, n_head=20, n_head_kv=5, n_vocab=128256, n_ctx=4096),
     )

@@ -143,6 +143,12 @@ def spm_vocab(n_vocab: int, n_merges: int | None) -> SynthVocab:
         types.append(NORMAL)
         scores.append(-float(len(tokens)))
     return SynthVocab(
-        model="llama", tokens=tokens, token_types=types, scores=scores, bos_id=1, eos_id=2, unk_id=0,
+        model="llama",
+        tokens=tokens,
+        token_types=types,
+        scores=scores,
+        bos_id=1,
+        eos_id=2,
+        unk_id=0,
         n_merges=len(pieces),
     )

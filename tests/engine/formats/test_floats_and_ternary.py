@@ -44,8 +44,11 @@ def test_reternarize_is_lossless_on_alpha_times_t():
     rng = np.random.default_rng(0)
     T = rng.integers(-1, 2, (5, 256)).astype(np.int8)
     alpha = np.float32(1.375)
-    for W in (T * alpha, f16_to_f32(f32_to_f16(T * alpha)).reshape(5, 256),
-              bf16_to_f32(f32_to_bf16(T * np.float32(0.3))).reshape(5, 256)):
+    for W in (
+        T * alpha,
+        f16_to_f32(f32_to_f16(T * alpha)).reshape(5, 256),
+        bf16_to_f32(f32_to_bf16(T * np.float32(0.3))).reshape(5, 256),
+    ):
         T2, a2 = reternarize(W)
         np.testing.assert_array_equal(T2, T)
         assert a2 == np.abs(W).max()

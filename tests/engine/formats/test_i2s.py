@@ -95,9 +95,13 @@ def test_tail_layout_and_padding():
 
 
 def test_refusals():
-    with pytest.raises(ModelFormatError, match=r"tensor 'w': I2_S needs a row length K that is a multiple of 128, got K = 64"):
+    with pytest.raises(
+        ModelFormatError, match=r"tensor 'w': I2_S needs a row length K that is a multiple of 128, got K = 64"
+    ):
         unpack_i2s(bytes(16 + 32), 1, 64, "w")
-    with pytest.raises(ModelFormatError, match=r"tensor 'w': I2_S data for shape \[2, 128\] must be 96 bytes, got 95 \(too short\)"):
+    with pytest.raises(
+        ModelFormatError, match=r"tensor 'w': I2_S data for shape \[2, 128\] must be 96 bytes, got 95 \(too short\)"
+    ):
         unpack_i2s(bytes(95), 2, 128, "w")
     with pytest.raises(ModelFormatError, match="too long"):
         unpack_i2s(bytes(97), 2, 128, "w")

@@ -151,9 +151,13 @@ def test_tq1_0_element_positions():
 
 @pytest.mark.parametrize("fmt,decode,size", [("TQ2_0", decode_tq2_0, 66), ("TQ1_0", decode_tq1_0, 54)])
 def test_refusals(fmt, decode, size):
-    with pytest.raises(ModelFormatError, match=f"tensor 'w': {fmt} needs a row length K that is a multiple of 256, got K = 128"):
+    with pytest.raises(
+        ModelFormatError, match=f"tensor 'w': {fmt} needs a row length K that is a multiple of 256, got K = 128"
+    ):
         decode(bytes(size), 2, 128, "w")
-    with pytest.raises(ModelFormatError, match=rf"{fmt} data for shape \[2, 256\] must be {2 * size} bytes, got {size} \(too short\)"):
+    with pytest.raises(
+        ModelFormatError, match=rf"{fmt} data for shape \[2, 256\] must be {2 * size} bytes, got {size} \(too short\)"
+    ):
         decode(bytes(size), 2, 256, "w")
     with pytest.raises(ModelFormatError, match="multiple of 256"):
         (encode_tq2_0 if fmt == "TQ2_0" else encode_tq1_0)(np.zeros((1, 128), np.int8), 1.0)

@@ -22,14 +22,18 @@ def kv(key, vtype: int, payload: bytes) -> bytes:
 
 
 def ti(name, ne, type_id, offset) -> bytes:
-    return s(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", d) for d in ne) + struct.pack(
-        "<IQ", type_id, offset
+    return (
+        s(name)
+        + struct.pack("<I", len(ne))
+        + b"".join(struct.pack("<Q", d) for d in ne)
+        + struct.pack("<IQ", type_id, offset)
     )
 
 
 def gguf(kvs=(), tensors=(), data=b"", version=3, n_kv=None, n_tensors=None, magic=b"GGUF") -> bytes:
-    head = magic + struct.pack("<IQQ", version, len(tensors) if n_tensors is None else n_tensors,
-                               len(kvs) if n_kv is None else n_kv)
+    head = magic + struct.pack(
+        "<IQQ", version, len(tensors) if n_tensors is None else n_tensors, len(kvs) if n_kv is None else n_kv
+    )
     head += b"".join(kvs) + b"".join(tensors)
     head += bytes(-len(head) % 32)
     return head + data
@@ -79,8 +83,10 @@ def test_truncated_header():
 
 
 def test_huge_counts():
-    fails(gguf(n_kv=2**62), "metadata count 4611686018427387904 cannot fit")
-    fails(gguf(n_tensors=2**64 - 1), "tensor count 18446744073709551615 cannot fit")
+    fails(gguf(n_kv=2**62), "metadata count 4611686018427387904 is more than the 1048576 this reader accepts")
+    fails(gguf(n_tensors=2**64 - 1), "tensor count 18446744073709551615 is more than the 1048576")
+    fails(gguf(n_kv=1000), "metadata count 1000 cannot fit in the 8 bytes left")
+    fails(gguf(n_tensors=2**20), "tensor count 1048576 cannot fit")
 
 
 # -- metadata ----------------------------------------------------------------------------------
@@ -96,7 +102,9 @@ def test_huge_string_value_length():
 
 
 def test_huge_array_count():
-    fails(gguf([kv("arr", 9, struct.pack("<IQ", 4, 2**62))]), "metadata key 'arr'", "array of 4611686018427387904 UINT32")
+    fails(
+        gguf([kv("arr", 9, struct.pack("<IQ", 4, 2**62))]), "metadata key 'arr'", "array of 4611686018427387904 UINT32"
+    )
     fails(gguf([kv("arr", 9, struct.pack("<IQ", 8, 2**40))]), "metadata key 'arr'", "STRING elements cannot fit")
 
 
@@ -186,7 +194,11 @@ def test_tensor_name_too_long():
 
 
 def test_offset_not_aligned():
-    fails(gguf(tensors=[ti("w", [4], 0, 8)], data=bytes(64)), "tensor 'w'", "offset 8 is not a multiple of the alignment 32")
+    fails(
+        gguf(tensors=[ti("w", [4], 0, 8)], data=bytes(64)),
+        "tensor 'w'",
+        "offset 8 is not a multiple of the alignment 32",
+    )
 
 
 def test_overlapping_tensors():

@@ -5,7 +5,6 @@ huge / edge values patched into every count, length, n_dims, ne, type and offset
 tensor offsets moved onto other tensors, off alignment and past the end of the file.
 """
 
-import struct
 import time
 
 import numpy as np
@@ -129,8 +128,31 @@ def test_truncation_everywhere(sample):
     assert not any(parsed[: len(parsed) // 2])  # cutting into the header or table must always fail
 
 
-HUGE = [0, 1, 2, 3, 4, 5, 7, 8, 13, 31, 33, 63, 255, 256, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**60, 2**62,
-        2**63 - 1, 2**63, 2**64 - 1]
+HUGE = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    7,
+    8,
+    13,
+    31,
+    33,
+    63,
+    255,
+    256,
+    2**31 - 1,
+    2**31,
+    2**32 - 1,
+    2**32,
+    2**60,
+    2**62,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+]
 
 
 def test_huge_and_edge_values_in_every_field(sample):

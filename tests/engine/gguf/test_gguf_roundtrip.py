@@ -156,7 +156,7 @@ def test_views_outlive_close_and_closed_file_refuses_new_views(tmp_path):
     assert g.closed
     np.testing.assert_array_equal(view.view(np.float32), data)
     with pytest.raises(ValueError, match="closed"):
-        info.data
+        _ = info.data
 
 
 def test_version_2_is_accepted(tmp_path):

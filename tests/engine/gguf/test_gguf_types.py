@@ -26,8 +26,19 @@ from bitnet_desktop.engine.gguf import (
 
 
 def test_ids_and_names():
-    expected = {0: "F32", 1: "F16", 8: "Q8_0", 14: "Q6_K", 30: "BF16", 34: "TQ1_0", 35: "TQ2_0",
-                36: "I2_S", 38: "TL1", 39: "TL2", 42: "TL2"}
+    expected = {
+        0: "F32",
+        1: "F16",
+        8: "Q8_0",
+        14: "Q6_K",
+        30: "BF16",
+        34: "TQ1_0",
+        35: "TQ2_0",
+        36: "I2_S",
+        38: "TL1",
+        39: "TL2",
+        42: "TL2",
+    }
     for type_id, name in expected.items():
         assert GGML_TYPES[type_id].name == name
         assert lookup_type(type_id).id == type_id
@@ -91,7 +102,9 @@ def _file_with_type_39(arch: str, ne, data_bytes: int, scale_sibling: bool = Fal
     tensors = [("w", ne, 39, 0)]
     if scale_sibling:
         tensors.append(("w_scale", [1], 0, (data_bytes + 31) // 32 * 32))
-    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), 1) + s("general.architecture") + struct.pack("<I", 8) + s(arch)
+    head = (
+        b"GGUF" + struct.pack("<IQQ", 3, len(tensors), 1) + s("general.architecture") + struct.pack("<I", 8) + s(arch)
+    )
     for name, dims, tid, off in tensors:
         head += s(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
         head += struct.pack("<IQ", tid, off)

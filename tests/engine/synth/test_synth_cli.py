@@ -27,7 +27,10 @@ def test_writes_the_file_and_prints_path_and_size(tmp_path, capsys):
 
 def test_arch_scales_untied_and_tokenizer_flags(tmp_path, capsys):
     out = tmp_path / "m.gguf"
-    assert main_synth(["--format", "f16", "--arch", "bitnet", "--scales", "--untied", "--tokenizer", "llama", str(out)]) == 0
+    assert (
+        main_synth(["--format", "f16", "--arch", "bitnet", "--scales", "--untied", "--tokenizer", "llama", str(out)])
+        == 0
+    )
     with open_gguf(out) as g:
         assert "blk.0.attn_q.scale" in g.tensors and "output.weight" in g.tensors
         assert g.metadata["tokenizer.ggml.model"] == "llama"

@@ -13,16 +13,30 @@ FORMATS = {"i2_s": I2_S, "tq2_0": TQ2_0, "tq1_0": TQ1_0, "f16": F16}
 PROJS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
 
 BITNET_CPP_KEYS = [
-    ("general.architecture", V.STRING), ("general.name", V.STRING),
-    ("A.vocab_size", V.UINT32), ("A.context_length", V.UINT32), ("A.embedding_length", V.UINT32),
-    ("A.block_count", V.UINT32), ("A.feed_forward_length", V.UINT32), ("A.rope.dimension_count", V.UINT32),
-    ("A.attention.head_count", V.UINT32), ("A.attention.head_count_kv", V.UINT32),
-    ("tokenizer.ggml.add_bos_token", V.BOOL), ("A.attention.layer_norm_rms_epsilon", V.FLOAT32),
-    ("A.rope.freq_base", V.FLOAT32), ("general.file_type", V.UINT32), ("tokenizer.ggml.model", V.STRING),
-    ("tokenizer.ggml.tokens", V.ARRAY), ("tokenizer.ggml.scores", V.ARRAY), ("tokenizer.ggml.token_type", V.ARRAY),
-    ("tokenizer.ggml.merges", V.ARRAY), ("tokenizer.ggml.bos_token_id", V.UINT32),
-    ("tokenizer.ggml.eos_token_id", V.UINT32), ("tokenizer.ggml.padding_token_id", V.UINT32),
-    ("tokenizer.chat_template", V.STRING), ("general.quantization_version", V.UINT32),
+    ("general.architecture", V.STRING),
+    ("general.name", V.STRING),
+    ("A.vocab_size", V.UINT32),
+    ("A.context_length", V.UINT32),
+    ("A.embedding_length", V.UINT32),
+    ("A.block_count", V.UINT32),
+    ("A.feed_forward_length", V.UINT32),
+    ("A.rope.dimension_count", V.UINT32),
+    ("A.attention.head_count", V.UINT32),
+    ("A.attention.head_count_kv", V.UINT32),
+    ("tokenizer.ggml.add_bos_token", V.BOOL),
+    ("A.attention.layer_norm_rms_epsilon", V.FLOAT32),
+    ("A.rope.freq_base", V.FLOAT32),
+    ("general.file_type", V.UINT32),
+    ("tokenizer.ggml.model", V.STRING),
+    ("tokenizer.ggml.tokens", V.ARRAY),
+    ("tokenizer.ggml.scores", V.ARRAY),
+    ("tokenizer.ggml.token_type", V.ARRAY),
+    ("tokenizer.ggml.merges", V.ARRAY),
+    ("tokenizer.ggml.bos_token_id", V.UINT32),
+    ("tokenizer.ggml.eos_token_id", V.UINT32),
+    ("tokenizer.ggml.padding_token_id", V.UINT32),
+    ("tokenizer.chat_template", V.STRING),
+    ("general.quantization_version", V.UINT32),
 ]
 
 
@@ -139,7 +153,9 @@ def test_scales_flavour_a(tmp_path):
             assert alpha == alpha_ref
 
 
-@pytest.mark.parametrize("emb,gtype,tol", [("f32", F32, 1e-3), ("bf16", BF16, 2**-8), ("q8_0", Q8_0, 1 / 127), ("q6_k", Q6_K, 1 / 25)])
+@pytest.mark.parametrize(
+    "emb,gtype,tol", [("f32", F32, 1e-3), ("bf16", BF16, 2**-8), ("q8_0", Q8_0, 1 / 127), ("q6_k", Q6_K, 1 / 25)]
+)
 def test_embedding_types(tmp_path, emb, gtype, tol):
     path = write_synthetic_model(tmp_path / f"{emb}.gguf", "tiny", seed=1, embedding_type=emb, tied=False)
     f16 = SyntheticModel("tiny", seed=1, tied=False).decoded("token_embd.weight")
@@ -160,7 +176,11 @@ def test_spm_tokenizer_file(tmp_path):
         m = g.metadata
         assert m["tokenizer.ggml.model"] == "llama"
         assert m["tokenizer.ggml.tokens"][:3] == ["<unk>", "<s>", "</s>"]
-        assert (m["tokenizer.ggml.bos_token_id"], m["tokenizer.ggml.eos_token_id"], m["tokenizer.ggml.unknown_token_id"]) == (1, 2, 0)
+        assert (
+            m["tokenizer.ggml.bos_token_id"],
+            m["tokenizer.ggml.eos_token_id"],
+            m["tokenizer.ggml.unknown_token_id"],
+        ) == (1, 2, 0)
         assert m["tokenizer.ggml.add_eos_token"] is False
         assert "tokenizer.ggml.merges" not in m and "tokenizer.ggml.pre" not in m
         assert len(m["tokenizer.ggml.scores"]) == 1024
@@ -219,7 +239,9 @@ def forward_first_token(g, token: int) -> np.ndarray:
         o = _rmsnorm(o, gain(f"blk.{i}.attn_sub_norm.weight"))
         h = h + _bitlinear(o, *W(f"blk.{i}.attn_output.weight"))
         b = _rmsnorm(h, gain(f"blk.{i}.ffn_norm.weight"))
-        z = np.maximum(_bitlinear(b, *W(f"blk.{i}.ffn_gate.weight")), 0) ** 2 * _bitlinear(b, *W(f"blk.{i}.ffn_up.weight"))
+        z = np.maximum(_bitlinear(b, *W(f"blk.{i}.ffn_gate.weight")), 0) ** 2 * _bitlinear(
+            b, *W(f"blk.{i}.ffn_up.weight")
+        )
         z = _rmsnorm(z, gain(f"blk.{i}.ffn_sub_norm.weight"))
         h = h + _bitlinear(z, *W(f"blk.{i}.ffn_down.weight"))
     return E @ _rmsnorm(h, gain("output_norm.weight"))

@@ -12,7 +12,14 @@ from bitnet_desktop.engine.synth import SHAPES, SyntheticModel, get_shape, write
 def test_2b4t_shape_is_the_real_model():
     s = SHAPES["2b4t"]
     assert (s.n_embd, s.n_ff, s.n_layer, s.n_head, s.n_head_kv, s.n_vocab, s.n_ctx) == (
-        2560, 6912, 30, 20, 5, 128256, 4096)
+        2560,
+        6912,
+        30,
+        20,
+        5,
+        128256,
+        4096,
+    )
     assert s.rope_theta == 500000.0 and s.rms_eps == 1e-5 and s.tied
     assert (s.head_dim, s.n_embd_kv, s.gqa) == (128, 640, 4)
 
@@ -74,7 +81,8 @@ def test_layout_matches_the_written_file(tmp_path):
     path = m.write(tmp_path / "small.gguf")
     with open_gguf(path) as g:
         assert [(t.name, t.ne, t.type, t.nbytes, t.offset) for t in g.tensors.values()] == [
-            (t.name, t.ne, t.type, t.nbytes, t.offset) for t in m.layout()]
+            (t.name, t.ne, t.type, t.nbytes, t.offset) for t in m.layout()
+        ]
         assert g.tensors["output.weight"].type is Q8_0
         assert g.tensors["blk.2.ffn_up.scale"].ne == (1,) and g.tensors["blk.2.ffn_up.scale"].type is F32
         assert list(g.tensors)[:3] == ["token_embd.weight", "blk.0.attn_norm.weight", "blk.0.attn_q.weight"]

@@ -32,10 +32,18 @@ def test_train_bpe_small_example():
 def test_llama3_specials_names():
     names = llama3_special_tokens()
     assert len(names) == 256
-    assert names[:10] == ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
-                          "<|reserved_special_token_1|>", "<|reserved_special_token_2|>",
-                          "<|reserved_special_token_3|>", "<|start_header_id|>", "<|end_header_id|>",
-                          "<|reserved_special_token_4|>", "<|eot_id|>"]
+    assert names[:10] == [
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|reserved_special_token_0|>",
+        "<|reserved_special_token_1|>",
+        "<|reserved_special_token_2|>",
+        "<|reserved_special_token_3|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|reserved_special_token_4|>",
+        "<|eot_id|>",
+    ]
     assert names[10] == "<|reserved_special_token_5|>" and names[-1] == "<|reserved_special_token_250|>"
 
 
@@ -60,7 +68,7 @@ def test_llama3_vocab_is_consistent(n_vocab, n_merges):
     if n_merges is not None:
         assert len(v.merges) == n_merges
     ids = {t: i for i, t in enumerate(v.tokens)}
-    for rank, m in enumerate(v.merges):
+    for m in v.merges:
         a, b = m.split(" ")
         assert a in ids and b in ids and a + b in ids, m
         assert ids[a + b] < n_vocab - 256
