@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bitnet_desktop.engine.tokenizer import Tokenizer
-from llama3_layout_vocabulary import llama3_layout_metadata
+from tests.engine.chat.llama3_layout_vocabulary import llama3_layout_metadata
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from bitnet_desktop.engine.tokenizer import Tokenizer
-from reference_vocabularies import hf_reference_for, trained_bpe_metadata_with_unreachable_words
+from tests.engine.tokenizer.reference_vocabularies import hf_reference_for, trained_bpe_metadata_with_unreachable_words
 
 
 @pytest.fixture(scope="session")

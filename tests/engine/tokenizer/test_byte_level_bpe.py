@@ -11,7 +11,7 @@ from bitnet_desktop.engine.errors import TokenizerError
 from bitnet_desktop.engine.tokenizer import Tokenizer
 from bitnet_desktop.engine.tokenizer.byte_level import BYTE_TO_UNICODE, byte_level_to_bytes, text_to_byte_level
 
-from reference_vocabularies import byte_level_metadata, hf_reference_for
+from tests.engine.tokenizer.reference_vocabularies import byte_level_metadata, hf_reference_for
 
 CORPUS = [
     "",

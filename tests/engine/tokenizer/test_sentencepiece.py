@@ -13,7 +13,7 @@ import random
 import pytest
 
 from bitnet_desktop.engine.tokenizer import Tokenizer
-from reference_vocabularies import hf_sentencepiece_reference_for, sentencepiece_metadata
+from tests.engine.tokenizer.reference_vocabularies import hf_sentencepiece_reference_for, sentencepiece_metadata
 
 BYTE0 = 3  # id of <0x00> in the hand-made vocabulary
 
