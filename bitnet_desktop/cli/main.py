@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..engine.errors import BitNetError
-from . import bench_kernels, info
+from . import bench_kernels, generate, info
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     info.register(sub)
+    generate.register(sub)
     # synth has its own parser (engine/synth/cli.py); main() hands it the arguments untouched.
     sub.add_parser("synth", help="write a synthetic BitNet model GGUF (see `synth --help`)", add_help=False)
     bench = sub.add_parser("bench", help="benchmarks (kernels)")

@@ -1,0 +1,27 @@
+"""Command-line options shared by the commands that load a model, and the loading itself."""
+from __future__ import annotations
+
+import sys
+
+from ..engine.runtime.model import DEFAULT_HEAD, BitNetModel, LoadOptions
+
+
+def add_load_options(p, default_head: str = DEFAULT_HEAD) -> None:
+    p.add_argument("model", metavar="MODEL", help="path of a BitNet GGUF file (I2_S, TQ2_0 or TQ1_0)")
+    p.add_argument("--threads", type=int, default=None, help="threads (default: physical cores)")
+    p.add_argument("--kernel", default=None, help="kernel variant (default: $BITNET_KERNEL or the best)")
+    p.add_argument("--ctx", type=int, default=None, help="context length in tokens (default 2048)")
+    p.add_argument("--head", choices=["fast", "exact"], default=default_head,
+                   help=f"output head: fast = int8, exact = f16 as bitnet.cpp (default {default_head})")
+
+
+def load_model(args, quiet: bool = False) -> BitNetModel:
+    options = LoadOptions(threads=args.threads, kernel=args.kernel, context_length=args.ctx, head=args.head)
+    model = BitNetModel.load(args.model, options)
+    if not quiet:
+        m = model.memory
+        print(f"loaded {model.spec.name or model.path} ({model.spec.arch}, {model.spec.n_layers} layers) in "
+              f"{model.load_seconds:.2f} s: kernel {model.ctx.kernel}, {model.ctx.threads} threads, "
+              f"{model.head} head, context {model.native.max_context}, ~{m.total / 2**20:,.0f} MiB",
+              file=sys.stderr)
+    return model

@@ -1,0 +1,143 @@
+"""GGUF tensors → the arrays the native model runs on, checked against the model's shapes.
+
+I2_S ternary tensors, F16 embeddings and F32 norms are zero-copy views of the memory-mapped file.
+Everything else is converted once at load (and counted in `converted_bytes` / `convert_seconds`):
+TQ2_0 / TQ1_0 / F16 / F32 / BF16 ternary weights are re-ternarized (BITNET_SPEC 5.1) and packed
+as I2_S; Q8_0 / Q6_K / BF16 / F32 embeddings become F16. TL1 / TL2 files are refused with a
+message saying how to get an I2_S file.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ModelFormatError
+from ..formats import dequantize_tensor, load_ternary
+from ..formats.tl import refuse_lut_format
+from ..gguf import GGUFFile, TensorInfo
+from ..native import i2s_pack
+from .model_spec import ModelSpec
+
+TERNARY_NAMES = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+NORM_NAMES = ("attn_norm", "attn_sub_norm", "ffn_norm", "ffn_sub_norm")
+LUT_TYPES = ("TL1", "TL2")
+
+
+@dataclass
+class TernaryWeight:
+    """I2_S bytes of a [m, k] weight (codes + 32-byte tail holding alpha) and an extra multiplier
+    (the `bitnet` arch's optional `.scale` tensor, else 1)."""
+    i2s: np.ndarray
+    m: int
+    k: int
+    multiplier: float = 1.0
+
+
+@dataclass
+class LayerWeights:
+    ternary: dict[str, TernaryWeight]
+    norms: dict[str, np.ndarray]  # f32 gains
+
+
+@dataclass
+class ModelWeights:
+    spec: ModelSpec
+    layers: list[LayerWeights]
+    token_embd: np.ndarray        # f16 bits (uint16) [vocab, d]
+    output: np.ndarray | None     # f16 bits [vocab, d], None when tied to token_embd
+    output_norm: np.ndarray       # f32 [d]
+    mapped_bytes: int = 0         # bytes used in place from the mapped file
+    converted_bytes: int = 0      # bytes created by conversion at load
+    convert_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, int]]:
+    d, kv, f = spec.d_model, spec.kv_width, spec.d_ffn
+    return {"attn_q": (d, d), "attn_k": (kv, d), "attn_v": (kv, d), "attn_output": (d, d),
+            "ffn_gate": (f, d), "ffn_up": (f, d), "ffn_down": (d, f),
+            "attn_norm": (d,), "attn_sub_norm": (d,), "ffn_norm": (d,), "ffn_sub_norm": (f,)}
+
+
+class _Builder:
+    def __init__(self, g: GGUFFile):
+        self.g = g
+        self.mapped = 0
+        self.converted = 0
+        self.seconds = 0.0
+
+    def tensor(self, name: str, shape: tuple[int, ...]) -> TensorInfo:
+        if name not in self.g.tensors:
+            raise ModelFormatError(f"{self.g.path}: tensor {name!r} is missing")
+        info = self.g.tensors[name]
+        if info.shape != shape:
+            raise ModelFormatError(
+                f"{self.g.path}: tensor {name!r} has shape {list(info.shape)}, the model needs {list(shape)}")
+        return info
+
+    def scale_of(self, name: str) -> float | None:
+        scale_name = name.replace(".weight", ".scale")
+        info = self.g.tensors.get(scale_name)
+        if info is None:
+            return None
+        values = dequantize_tensor(info).reshape(-1)
+        if values.size != 1 or not np.isfinite(values[0]):
+            raise ModelFormatError(f"{self.g.path}: {scale_name!r} must hold one finite number")
+        return float(values[0])
+
+    def ternary(self, name: str, shape: tuple[int, int]) -> TernaryWeight:
+        info = self.tensor(name, shape)
+        m, k = shape
+        if info.type.name in LUT_TYPES:
+            refuse_lut_format(name, info.type.name)
+        if k % 128:
+            raise ModelFormatError(f"{self.g.path}: tensor {name!r} has {k} inputs; ternary kernels need a multiple of 128")
+        scale = self.scale_of(name)
+        if info.type.name == "I2_S":
+            self.mapped += info.nbytes
+            return TernaryWeight(info.data, m, k, 1.0 if scale is None else scale)
+        t0 = time.perf_counter()
+        t, alpha = load_ternary(info, scale)
+        packed = i2s_pack(np.ascontiguousarray(t, dtype=np.int8), float(alpha))
+        self.seconds += time.perf_counter() - t0
+        self.converted += packed.nbytes
+        return TernaryWeight(packed, m, k)
+
+    def f32_vector(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        info = self.tensor(name, shape)
+        if info.type.name == "F32":
+            self.mapped += info.nbytes
+            return info.data.view(np.float32)
+        values = dequantize_tensor(info).astype(np.float32).reshape(-1)
+        self.converted += values.nbytes
+        return values
+
+    def f16_matrix(self, name: str, shape: tuple[int, int]) -> np.ndarray:
+        info = self.tensor(name, shape)
+        if info.type.name == "F16":
+            self.mapped += info.nbytes
+            return info.data.view(np.uint16).reshape(shape)
+        t0 = time.perf_counter()
+        values = dequantize_tensor(info).reshape(shape)
+        bits = np.ascontiguousarray(values.astype(np.float16).view(np.uint16))
+        self.seconds += time.perf_counter() - t0
+        self.converted += bits.nbytes
+        return bits
+
+
+def load_weights(g: GGUFFile, spec: ModelSpec) -> ModelWeights:
+    """Every tensor the graph needs, validated; raises ModelFormatError naming file and tensor."""
+    b = _Builder(g)
+    shapes = _expected_shapes(spec)
+    layers = []
+    for i in range(spec.n_layers):
+        ternary = {n: b.ternary(f"blk.{i}.{n}.weight", shapes[n]) for n in TERNARY_NAMES}
+        norms = {n: b.f32_vector(f"blk.{i}.{n}.weight", shapes[n]) for n in NORM_NAMES}
+        layers.append(LayerWeights(ternary, norms))
+    vd = (spec.vocab_size, spec.d_model)
+    token_embd = b.f16_matrix("token_embd.weight", vd)
+    output = b.f16_matrix("output.weight", vd) if "output.weight" in g.tensors else None
+    output_norm = b.f32_vector("output_norm.weight", (spec.d_model,))
+    return ModelWeights(spec, layers, token_embd, output, output_norm, b.mapped, b.converted, b.seconds)
