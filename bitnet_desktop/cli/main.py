@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..engine.errors import BitNetError
-from . import bench_kernels, generate, info
+from . import bench_kernels, chat, generate, info, perplexity
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     info.register(sub)
     generate.register(sub)
+    chat.register(sub)
+    perplexity.register(sub)
     # synth has its own parser (engine/synth/cli.py); main() hands it the arguments untouched.
     sub.add_parser("synth", help="write a synthetic BitNet model GGUF (see `synth --help`)", add_help=False)
     bench = sub.add_parser("bench", help="benchmarks (kernels)")
