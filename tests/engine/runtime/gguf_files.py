@@ -1,0 +1,29 @@
+"""Synthetic GGUF files for the runtime tests, and a rewriter that damages them on purpose."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from bitnet_desktop.engine.gguf import open_gguf, type_by_name, write_gguf
+from bitnet_desktop.engine.synth import write_synthetic_model
+
+
+def synth(tmp_path: Path, name: str = "model.gguf", **kwargs) -> Path:
+    return write_synthetic_model(tmp_path / name, **kwargs)
+
+
+def rewrite(src: Path, dst: Path, drop=(), retype: dict | None = None, meta: dict | None = None,
+            reshape: dict | None = None) -> Path:
+    """Copy of `src` without the tensors in `drop`, with tensor types relabelled (`retype`:
+    name -> type name, bytes cut to the new size), ne changed (`reshape`: name -> ne) and metadata values
+    replaced (`meta`: key -> (ValueType, value))."""
+    retype, meta, reshape = retype or {}, meta or {}, reshape or {}
+    with open_gguf(src) as g:
+        metadata = [(k, *(meta[k] if k in meta else (v.type, v.value))) for k, v in g.fields.items()]
+        tensors = []
+        for name, t in g.tensors.items():
+            if name in drop:
+                continue
+            ggml_type = type_by_name(retype[name]) if name in retype else t.type
+            ne = reshape.get(name, t.ne)
+            tensors.append((name, ne, ggml_type, bytes(t.data)[: ggml_type.nbytes(ne, name)]))
+    return write_gguf(dst, metadata, tensors)

@@ -1,0 +1,114 @@
+"""Loading GGUF files into a runnable model: every supported format gives the same model, and
+every broken or unsupported file is refused with an error naming the file, tensor and problem."""
+import numpy as np
+import pytest
+
+from bitnet_desktop.engine.errors import ModelFormatError
+from bitnet_desktop.engine.gguf import ValueType
+from bitnet_desktop.engine.runtime import memory
+from bitnet_desktop.engine.runtime.memory import InsufficientMemoryError
+from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions
+from tests.engine.runtime.gguf_files import rewrite, synth
+
+IDS = [5, 17, 300, 42, 7, 99, 1000, 3, 250, 12]
+
+
+def logits_of(path, head="exact", **options):
+    model = BitNetModel.load(path, LoadOptions(threads=2, head=head, context_length=64, **options))
+    try:
+        return model.native.forward(IDS, 0, all_logits=True).copy()
+    finally:
+        model.close()
+
+
+@pytest.mark.parametrize("shape", ["tiny", "small"])
+def test_i2s_tq2_tq1_files_of_the_same_weights_give_identical_logits(tmp_path, shape):
+    # The synthetic alphas are exactly representable in f16, so the TQ block scales lose nothing
+    # and re-ternarizing at load reproduces the I2_S bytes: the logits must be bit-identical.
+    paths = {fmt: synth(tmp_path, f"{fmt}.gguf", shape=shape, fmt=fmt, arch="bitnet-b1.58", seed=3)
+             for fmt in ("i2_s", "tq2_0", "tq1_0")}
+    reference = logits_of(paths["i2_s"])
+    assert np.isfinite(reference).all()
+    for fmt in ("tq2_0", "tq1_0"):
+        assert np.array_equal(logits_of(paths[fmt]), reference), fmt
+
+
+def test_fast_head_is_close_to_exact_head(tmp_path):
+    path = synth(tmp_path, shape="small", seed=1)
+    exact, fast = logits_of(path, "exact"), logits_of(path, "fast")
+    assert not np.array_equal(exact, fast)  # really a different head
+    # int8 weights and activations: ~1/254 relative error per factor on the logit scale
+    assert np.max(np.abs(exact - fast)) < 0.05 * np.max(np.abs(exact))
+    assert (exact.argmax(axis=1) == fast.argmax(axis=1)).mean() >= 0.8
+
+
+def test_bitnet_arch_uses_silu_and_scale_tensors(tmp_path):
+    signs = synth(tmp_path, "signs.gguf", shape="tiny", fmt="tq2_0", arch="bitnet", scales=True, seed=2)
+    plain = synth(tmp_path, "plain.gguf", shape="tiny", fmt="tq2_0", arch="bitnet", seed=2)
+    model = BitNetModel.load(signs, LoadOptions(threads=1, context_length=32))
+    assert model.spec.activation == "silu"
+    model.close()
+    # sign-only weights times their .scale tensors are the same weights as alpha*T
+    assert np.array_equal(logits_of(signs), logits_of(plain))
+    relu = logits_of(plain, activation="relu2")
+    assert not np.allclose(relu, logits_of(plain))
+
+
+def test_missing_tensor_is_named(tmp_path):
+    bad = rewrite(synth(tmp_path), tmp_path / "bad.gguf", drop={"blk.1.ffn_up.weight"})
+    with pytest.raises(ModelFormatError, match=r"bad\.gguf: tensor 'blk\.1\.ffn_up\.weight' is missing"):
+        BitNetModel.load(bad)
+
+
+def test_wrong_shape_is_named(tmp_path):
+    src = synth(tmp_path)
+    bad = rewrite(src, tmp_path / "bad.gguf",
+                  meta={"bitnet-b1.58.feed_forward_length": (ValueType.UINT32, 768)})
+    with pytest.raises(ModelFormatError,
+                       match=r"tensor 'blk\.0\.ffn_gate\.weight' has shape \[512, 256\], the model needs \[768, 256\]"):
+        BitNetModel.load(bad)
+
+
+def test_lut_format_is_refused_with_a_way_out(tmp_path):
+    src = synth(tmp_path)
+    bad = rewrite(src, tmp_path / "tl1.gguf", retype={"blk.0.attn_q.weight": "TL1"})
+    with pytest.raises(ModelFormatError, match="I2_S"):
+        BitNetModel.load(bad)
+
+
+def test_unknown_architecture_is_refused(tmp_path):
+    bad = rewrite(synth(tmp_path), tmp_path / "llama.gguf",
+                  meta={"general.architecture": (ValueType.STRING, "llama")})
+    with pytest.raises(ModelFormatError, match="architecture 'llama' is not a BitNet model"):
+        BitNetModel.load(bad)
+
+
+def test_truncated_file_is_refused(tmp_path):
+    src = synth(tmp_path)
+    data = src.read_bytes()
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(data[: len(data) - 1000])
+    with pytest.raises(ModelFormatError, match="cut.gguf"):
+        BitNetModel.load(cut)
+
+
+def test_model_larger_than_free_memory_is_refused_with_numbers(tmp_path, monkeypatch):
+    path = synth(tmp_path)
+
+    class Tiny:
+        available = 1 << 20
+
+    monkeypatch.setattr(memory.psutil, "virtual_memory", lambda: Tiny())
+    with pytest.raises(InsufficientMemoryError, match=r"needs about .* MiB \(weights .* KV cache .* only 1 MiB"):
+        BitNetModel.load(path)
+
+
+def test_memory_estimate_matches_what_the_model_allocates(tmp_path):
+    model = BitNetModel.load(synth(tmp_path, shape="small"), LoadOptions(head="fast", context_length=128))
+    try:
+        assert model.memory.kv_cache == model.native.kv_bytes
+        assert model.memory.scratch == model.native.scratch_bytes
+        assert model.memory.fast_head == model.native.head_bytes > 0
+        assert model.memory.kv_cache == model.spec.kv_bytes_per_token() * 128
+    finally:
+        model.close()

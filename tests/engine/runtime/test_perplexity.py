@@ -1,0 +1,35 @@
+"""Perplexity follows llama.cpp's windows and agrees with a direct computation."""
+import math
+
+import numpy as np
+import pytest
+
+from bitnet_desktop.engine.errors import BitNetError
+from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions
+from bitnet_desktop.engine.runtime.perplexity import perplexity
+from tests.engine.runtime.gguf_files import synth
+
+
+def test_perplexity_matches_a_direct_computation(tmp_path):
+    model = BitNetModel.load(synth(tmp_path, shape="tiny", seed=4), LoadOptions(head="exact", context_length=32))
+    rng = np.random.default_rng(0)
+    tokens = [int(t) for t in rng.integers(0, 700, 100)]
+    result = perplexity(lambda ids: model.native.forward(ids, 0, all_logits=True), tokens, 32, 999)
+    assert result.windows == 3 and result.scored_tokens == 3 * 15
+    nll, hits = [], 0
+    for w in range(3):
+        window = [999] + tokens[w * 32 + 1:(w + 1) * 32]
+        model.native.truncate(0)
+        for pos in range(16, 31):
+            logits = model.native.forward(window[: pos + 1], 0, all_logits=True)[-1].astype(np.float64)
+            logp = logits - logits.max() - math.log(np.exp(logits - logits.max()).sum())
+            nll.append(-logp[window[pos + 1]])
+            hits += int(np.argmax(logits) == window[pos + 1])
+    assert result.perplexity == pytest.approx(math.exp(np.mean(nll)), rel=1e-9)
+    assert result.top1_accuracy == hits / 45
+    model.close()
+
+
+def test_text_shorter_than_a_window_is_a_clear_error():
+    with pytest.raises(BitNetError, match="fewer than one window of 512"):
+        perplexity(lambda ids: None, [1, 2, 3], 512, None)
