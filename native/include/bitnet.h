@@ -161,6 +161,144 @@ BN_API int bn_measure_read_bandwidth(bn_ctx *ctx, size_t bytes, int repeats, dou
 BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, size_t w_len,
                            const float *const *w_scales, int64_t n_weights, int64_t m, int64_t k,
                            int64_t n_tokens, int64_t iterations, double *seconds);
+/* ==== model: the whole BitNet b1.58 forward pass in one call (BITNET_SPEC 1.3-1.5) ====
+ *
+ * A bn_model holds pointers to the caller's weights, its own F16 KV cache and scratch buffers
+ * sized once at creation. bn_model_forward runs every layer of a token chunk on the context's
+ * thread pool (one lock acquisition per call, no allocation per call) and writes logits.
+ *
+ * Ownership: every weight pointer given to bn_model_create must stay valid and unchanged until
+ * bn_model_free (a memory-mapped GGUF file or arrays the caller keeps alive); the model never
+ * copies or frees them. The context must outlive the model; the model computes with the
+ * context's current thread count and kernel variant, and serialises with its other operations.
+ *
+ * Buffer lengths are element counts of the buffer's own type (bytes for I2_S data, uint16 for
+ * f16, floats for f32) and must equal what the shape needs exactly.
+ *
+ * Numerics (what the tests' NumPy reference implements):
+ *  - embedding row f16 -> f32 (exact);
+ *  - RMSNorm: sum of the f32 squares accumulated in double, mean cast to float,
+ *    scale = 1/sqrtf(mean + eps), y = (x * scale) * gain as two f32 multiplies;
+ *  - BitLinear: per-token int8 activations (BITNET_SPEC A.3) shared by q/k/v and by gate/up,
+ *    exact integer dot, y = (float)(D - S_q) / s * alpha, then * scale when scale != 1;
+ *  - RoPE NeoX (pairs i, i + head_dim/2), angles theta_0 = pos, theta_{i+1} = theta_i * beta,
+ *    beta = powf(rope_theta, -2/head_dim), cosf/sinf, f32;
+ *  - attention as bitnet.cpp computes it: K and V stored as F16, Q rounded to F16, scores
+ *    accumulated in f32 by the context's f16 kernel (32 lanes), s * (1/sqrtf(head_dim)),
+ *    max-subtracted expf with the sum in double, p = e * (float)(1/sum), p rounded to F16,
+ *    output = sum of p * V accumulated in f32 (same kernel); GQA: head h reads KV head
+ *    h / (n_heads / n_kv_heads);
+ *  - ReLU2: r = max(g, 0), (r * r) * up; SiLU: g / (1 + expf(-g)) * up; residual adds in f32;
+ *  - head, BN_HEAD_F16: final norm output rounded to F16, times the f16 head, f32 accumulation
+ *    (bitnet.cpp parity); BN_HEAD_I8: final norm output quantized per token (A.3) times an int8
+ *    copy of the head made at creation by bn_quantize_rows_i8 (per-row scale).
+ * The results do not depend on the thread count or on how a prompt is split into chunks or
+ * calls: batched prompt processing and token-by-token processing give bit-identical logits.
+ *
+ * KV cache layout (F16, zero-initialised, allocated at creation):
+ *   K: [n_layers][n_kv_heads][ctx_alloc][hd_pad]   (hd_pad = head_dim rounded up to 32, zero pad)
+ *   V: [n_layers][n_kv_heads][head_dim][ctx_alloc] (transposed: positions contiguous)
+ *   ctx_alloc = max_context rounded up to 32. Bytes = 2 * n_layers * n_kv_heads * ctx_alloc *
+ *   (hd_pad + head_dim); 2B-4T: 76,800 B per position (300 MiB at 4096).
+ */
+#define BN_ERR_WEIGHT_SIZE 20   /* a weight buffer's length differs from what its shape needs */
+#define BN_ERR_TOKEN_RANGE 21   /* a token id is outside [0, vocab) */
+#define BN_ERR_POSITION 22      /* pos (or a truncation length) is negative or past the cached positions */
+#define BN_ERR_CONTEXT_FULL 23  /* pos + n_tokens would exceed the model's max_context */
+
+#define BN_ACT_RELU2 0          /* relu(gate)^2 * up: arch bitnet-b1.58 / bitnet-25 (2B-4T) */
+#define BN_ACT_SILU 1           /* silu(gate) * up: arch bitnet (1bitLLM) */
+#define BN_HEAD_F16 0           /* exact head: f16 weights x f16-rounded activations */
+#define BN_HEAD_I8 1            /* fast head: int8 per-row copy built at creation (vocab*d bytes + 4*vocab) */
+#define BN_LOGITS_LAST 0        /* logits of the last token only: logits[vocab] */
+#define BN_LOGITS_ALL 1         /* logits of every token: logits[n_tokens][vocab] (perplexity) */
+#define BN_LOGITS_NONE 2        /* no logits (fill the KV cache only); logits may be NULL */
+
+#define BN_MODEL_MAX_LAYERS 1024
+#define BN_MODEL_MAX_DIM 65536        /* d_model, d_ffn */
+#define BN_MODEL_MAX_HEAD_DIM 1024
+#define BN_MODEL_MAX_VOCAB 16777216
+#define BN_MODEL_MAX_CONTEXT 4194304
+#define BN_MODEL_MAX_BATCH 65536
+
+typedef struct bn_model bn_model;
+
+typedef struct {
+    int32_t n_layers;
+    int32_t d_model;      /* must equal n_heads * head_dim; multiple of 128 */
+    int32_t n_heads;
+    int32_t n_kv_heads;   /* divides n_heads */
+    int32_t head_dim;     /* even (RoPE pairs) */
+    int32_t d_ffn;        /* multiple of 128 */
+    int32_t vocab;
+    float rope_theta;     /* > 0, finite */
+    float rms_eps;        /* > 0, finite */
+    int32_t activation;   /* BN_ACT_* */
+    int32_t head_mode;    /* BN_HEAD_* */
+    int32_t max_context;  /* KV cache length in positions */
+    int32_t max_batch;    /* tokens per internal chunk (scratch size); e.g. 512 */
+} bn_model_config;
+
+/* One ternary [m, k] weight: I2_S bytes (m*k/4 codes + 32-byte tail with alpha, BITNET_SPEC 2.5),
+ * len == m*k/4 + 32, and an extra output multiplier (the bitnet arch's `*.scale` tensor): pass
+ * 1.0f when there is none (0 and non-finite values are refused). */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+    float scale;
+} bn_ternary_weight;
+
+/* One layer; GGUF names blk.{i}.<field>.weight. Shapes [out, in] with d = d_model, f = d_ffn,
+ * kv = n_kv_heads * head_dim: norms f32 attn_norm[d], attn_sub_norm[d], ffn_norm[d],
+ * ffn_sub_norm[f]; attn_q [d, d], attn_k [kv, d], attn_v [kv, d], attn_output [d, d],
+ * ffn_gate [f, d], ffn_up [f, d], ffn_down [d, f]. */
+typedef struct {
+    const float *attn_norm;     size_t attn_norm_len;
+    const float *attn_sub_norm; size_t attn_sub_norm_len;
+    const float *ffn_norm;      size_t ffn_norm_len;
+    const float *ffn_sub_norm;  size_t ffn_sub_norm_len;
+    bn_ternary_weight attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down;
+} bn_layer_weights;
+
+/* Validates the configuration and every buffer (null pointers, exact lengths, finite gains,
+ * alphas and scales, overflow-free sizes), then allocates the KV cache and scratch and, in
+ * BN_HEAD_I8 mode, builds the int8 head on the context's threads (one pass over the f16 head:
+ * about 0.3 s per GB on one core, divided by the thread count; vocab*(d+4) bytes).
+ * tok_embd: f16 [vocab, d]; output: f16 [vocab, d] or NULL when tied to tok_embd; output_norm:
+ * f32 [d]. On failure *out is NULL and, when error is not NULL, a NUL-terminated message naming
+ * the offending field is written to error[0..error_len). */
+BN_API int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg,
+                           const bn_layer_weights *layers, int64_t n_layers,
+                           const uint16_t *tok_embd, size_t tok_embd_len,
+                           const uint16_t *output, size_t output_len,
+                           const float *output_norm, size_t output_norm_len,
+                           char *error, size_t error_len, bn_model **out);
+BN_API void bn_model_free(bn_model *m);
+
+/* Runs tokens[0..n_tokens) at positions pos..pos+n_tokens-1. pos must be <= bn_model_kv_length:
+ * a smaller pos first drops the cached positions >= pos (KV prefix reuse). Prompts are processed
+ * in chunks of max_batch tokens with batched matmuls. logits_mode BN_LOGITS_LAST needs
+ * logits_len >= vocab, BN_LOGITS_ALL >= n_tokens * vocab, BN_LOGITS_NONE ignores logits.
+ * Every argument is checked before anything changes. The cancel flag is checked between layers:
+ * BN_ERR_CANCELLED leaves the cache holding the chunks that completed (bn_model_kv_length says
+ * how many positions), the logits buffer then has unspecified contents. */
+BN_API int bn_model_forward(bn_model *m, const int32_t *tokens, int64_t n_tokens, int64_t pos,
+                            float *logits, size_t logits_len, int logits_mode);
+
+BN_API int64_t bn_model_kv_length(const bn_model *m);           /* cached positions, -1 if m is NULL */
+BN_API int bn_model_truncate(bn_model *m, int64_t n_positions); /* keep positions [0, n) */
+BN_API int bn_model_get_config(const bn_model *m, bn_model_config *out);
+
+/* Memory the model allocated (bytes): KV cache, scratch (chunk buffers + per-thread attention
+ * buffers), int8 head (0 in BN_HEAD_F16 mode). Weights are the caller's and not counted. */
+BN_API uint64_t bn_model_kv_bytes(const bn_model *m);
+BN_API uint64_t bn_model_scratch_bytes(const bn_model *m);
+BN_API uint64_t bn_model_head_bytes(const bn_model *m);
+/* The same three numbers for a configuration before creating a model (n_threads: the context's
+ * thread count); validates cfg like bn_model_create. Any output pointer may be NULL. */
+BN_API int bn_model_memory_estimate(const bn_model_config *cfg, int n_threads,
+                                    uint64_t *kv_bytes, uint64_t *scratch_bytes,
+                                    uint64_t *head_bytes);
 /* BN_CDEF_END */
 
 #ifdef __cplusplus

@@ -19,6 +19,10 @@ const char *bn_status_string(int status) {
     case BN_ERR_CANCELLED: return "cancelled";
     case BN_ERR_THREADS: return "invalid thread count, or a thread could not be started";
     case BN_ERR_BAD_VALUE: return "a value is outside its allowed range";
+    case BN_ERR_WEIGHT_SIZE: return "a weight buffer's length differs from what its shape needs";
+    case BN_ERR_TOKEN_RANGE: return "a token id is outside the vocabulary";
+    case BN_ERR_POSITION: return "the position is negative or past the cached positions";
+    case BN_ERR_CONTEXT_FULL: return "the tokens do not fit in the model's context (max_context)";
     default: return "unknown status";
     }
 }

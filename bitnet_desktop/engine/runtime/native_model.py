@@ -1,0 +1,387 @@
+"""The native BitNet model: the whole forward pass in C (libbitnet's `bn_model`), one call per
+token or per prompt chunk.
+
+Feeding it (what a GGUF loader does)
+-----------------------------------
+`NativeModel(ctx, config, layers, token_embd, output_norm, output=None)`:
+
+* `config`: a `NativeModelConfig` (hyperparameters + `max_context`, `max_batch`, `head`);
+  `NativeModelConfig.from_spec(spec, ...)` takes any object with ModelSpec's field names.
+* `layers`: one mapping per layer from GGUF base names (`blk.{i}.<name>.weight`) to arrays:
+  `attn_norm`, `attn_sub_norm`, `ffn_norm`, `ffn_sub_norm` → float32 gains ([d], [d], [d], [f]);
+  `attn_q`, `attn_k`, `attn_v`, `attn_output`, `ffn_gate`, `ffn_up`, `ffn_down` → the tensor's
+  I2_S bytes including the 32-byte tail (uint8/int8, any shape, C-contiguous; exactly
+  m*k/4 + 32 bytes for the [m, k] weight). A ternary entry may also be a `(bytes, scale)` pair or
+  an object with `.i2s` and `.multiplier` (the bitnet arch's `*.scale` tensor; default 1).
+* `token_embd` / `output`: f16 [vocab, d] as float16 or uint16 bits (any C-contiguous shape with
+  vocab*d elements); `output=None` ties the head to `token_embd`. `output_norm`: float32 [d].
+* `NativeModel.from_named_tensors(ctx, config, {"blk.0.attn_q.weight": ..., ...})` and
+  `NativeModel.from_model_weights(ctx, weights)` wrap the two usual sources.
+
+Zero copy: the native model keeps pointers into these arrays (memory-mapped GGUF views are
+fine), and this object keeps references to them, so they live as long as the model. Do not
+modify them afterwards. The model itself allocates only its F16 KV cache, scratch buffers for
+`max_batch` tokens and, with `head="i8"`, an int8 copy of the head (vocab*(d+4) bytes) built at
+creation; the `*_bytes` properties report them.
+
+Every native status becomes an engine exception carrying the library's message (which names
+the offending tensor or field).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import KernelError, ShapeError
+from ..native import KernelContext
+from ..native._loader import load
+from ..native.status import check
+
+TERNARY_NAMES = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+NORM_NAMES = ("attn_norm", "attn_sub_norm", "ffn_norm", "ffn_sub_norm")
+ACTIVATIONS = {"relu2": 0, "silu": 1}   # BN_ACT_RELU2 (bitnet-b1.58, bitnet-25), BN_ACT_SILU (bitnet)
+HEAD_MODES = {"f16": 0, "i8": 1}        # BN_HEAD_F16 exact, BN_HEAD_I8 fast
+LOGITS_LAST, LOGITS_ALL, LOGITS_NONE = 0, 1, 2
+
+BN_ERR_BAD_VALUE = 8
+BN_ERR_WEIGHT_SIZE = 20
+BN_ERR_TOKEN_RANGE = 21
+BN_ERR_POSITION = 22
+BN_ERR_CONTEXT_FULL = 23
+
+
+class WeightSizeError(ShapeError):
+    """A weight buffer's length does not match the shape the configuration gives it."""
+
+
+class ModelConfigError(KernelError, ValueError):
+    """A configuration value, gain, alpha or scale is outside its allowed range."""
+
+
+class TokenRangeError(KernelError, ValueError):
+    """A token id is negative or not below the vocabulary size."""
+
+
+class PositionError(KernelError, ValueError):
+    """A position (or truncation length) is negative or past the cached positions."""
+
+
+class ContextFullError(KernelError):
+    """The tokens would run past the model's KV cache length (max_context)."""
+
+
+_MODEL_EXCEPTIONS = {
+    BN_ERR_BAD_VALUE: ModelConfigError,
+    BN_ERR_WEIGHT_SIZE: WeightSizeError,
+    BN_ERR_TOKEN_RANGE: TokenRangeError,
+    BN_ERR_POSITION: PositionError,
+    BN_ERR_CONTEXT_FULL: ContextFullError,
+}
+
+
+def _check(status: int, operation: str, detail: str = "") -> None:
+    """Like native.status.check, with the model's own statuses and the library's detail text."""
+    if status == 0:
+        return
+    if detail:
+        operation = f"{operation}: {detail}"
+    exc_type = _MODEL_EXCEPTIONS.get(status)
+    if exc_type is None:
+        check(status, operation)
+        return
+    ffi, lib = load()
+    reason = ffi.string(lib.bn_status_string(status)).decode()
+    raise exc_type(f"{operation} ({reason}, status {status})", status)
+
+
+@dataclass(frozen=True)
+class NativeModelConfig:
+    """Hyperparameters (BITNET_SPEC 1.1) plus the runtime sizes of the native model."""
+    n_layers: int
+    d_model: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    d_ffn: int
+    vocab: int
+    rope_theta: float = 500000.0
+    rms_eps: float = 1e-5
+    activation: str = "relu2"   # "relu2" for bitnet-b1.58 / bitnet-25, "silu" for bitnet
+    max_context: int = 4096     # KV cache length (positions)
+    max_batch: int = 512        # tokens per internal chunk (scratch size)
+    head: str = "f16"           # "f16" exact (bitnet.cpp parity) or "i8" fast
+
+    @classmethod
+    def from_spec(cls, spec: Any, max_context: int | None = None, max_batch: int = 512,
+                  head: str = "f16") -> "NativeModelConfig":
+        """From an object with ModelSpec's fields (n_layers, d_model, n_heads, n_kv_heads,
+        head_dim, d_ffn, vocab_size, rope_theta, rms_eps, activation, context_length)."""
+        return cls(
+            n_layers=spec.n_layers, d_model=spec.d_model, n_heads=spec.n_heads,
+            n_kv_heads=spec.n_kv_heads, head_dim=spec.head_dim, d_ffn=spec.d_ffn,
+            vocab=spec.vocab_size, rope_theta=float(spec.rope_theta), rms_eps=float(spec.rms_eps),
+            activation=spec.activation,
+            max_context=int(max_context if max_context is not None else spec.context_length),
+            max_batch=max_batch, head=head,
+        )
+
+    def ternary_shapes(self) -> dict[str, tuple[int, int]]:
+        """[out, in] of each ternary weight of a layer."""
+        d, f, kv = self.d_model, self.d_ffn, self.n_kv_heads * self.head_dim
+        return {"attn_q": (d, d), "attn_k": (kv, d), "attn_v": (kv, d), "attn_output": (d, d),
+                "ffn_gate": (f, d), "ffn_up": (f, d), "ffn_down": (d, f)}
+
+    def norm_lengths(self) -> dict[str, int]:
+        d, f = self.d_model, self.d_ffn
+        return {"attn_norm": d, "attn_sub_norm": d, "ffn_norm": d, "ffn_sub_norm": f}
+
+    def _to_native(self, ffi):
+        if self.activation not in ACTIVATIONS:
+            raise ModelConfigError(f"unknown activation {self.activation!r}; known: {', '.join(ACTIVATIONS)}")
+        if self.head not in HEAD_MODES:
+            raise ModelConfigError(f"unknown head mode {self.head!r}; known: {', '.join(HEAD_MODES)}")
+        c = ffi.new("bn_model_config *")
+        for name in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "d_ffn", "vocab",
+                     "max_context", "max_batch"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 < value < 2**31:
+                raise ModelConfigError(f"config {name} = {value!r} must be a positive 32-bit integer")
+            setattr(c, name, int(value))
+        for name in ("rope_theta", "rms_eps"):
+            value = float(getattr(self, name))
+            if not math.isfinite(value) or value <= 0:
+                raise ModelConfigError(f"config {name} = {value!r} must be finite and > 0")
+            setattr(c, name, value)
+        c.activation = ACTIVATIONS[self.activation]
+        c.head_mode = HEAD_MODES[self.head]
+        return c
+
+
+def _contiguous(a: Any, what: str) -> np.ndarray:
+    a = np.asarray(a)
+    if not a.flags.c_contiguous:
+        raise ShapeError(f"{what} must be C-contiguous (a view into the file, or np.ascontiguousarray)")
+    return a
+
+
+def _bytes(a: Any, what: str) -> np.ndarray:
+    a = _contiguous(a, what)
+    if a.dtype not in (np.uint8, np.int8):
+        raise ShapeError(f"{what} must be I2_S bytes (uint8), got {a.dtype}")
+    return a.reshape(-1).view(np.uint8)
+
+
+def _f32(a: Any, what: str) -> np.ndarray:
+    a = _contiguous(a, what)
+    if a.dtype != np.float32:
+        raise ShapeError(f"{what} must be float32, got {a.dtype}")
+    return a.reshape(-1)
+
+
+def _f16_bits(a: Any, what: str) -> np.ndarray:
+    a = _contiguous(a, what)
+    if a.dtype == np.float16:
+        a = a.view(np.uint16)
+    if a.dtype != np.uint16:
+        raise ShapeError(f"{what} must be float16 (or its uint16 bits), got {a.dtype}")
+    return a.reshape(-1)
+
+
+def _ternary_parts(value: Any) -> tuple[Any, float]:
+    if isinstance(value, tuple):
+        data, scale = value
+        return data, float(scale)
+    if hasattr(value, "i2s"):
+        return value.i2s, float(getattr(value, "multiplier", 1.0))
+    return value, 1.0
+
+
+class NativeModel:
+    """A BitNet model whose forward pass runs natively on a KernelContext's threads.
+
+    One forward call at a time (the context serialises them); `ctx.cancel()` / `cancel()` from any
+    thread stops a running forward between layers with CancelledError, keeping the cache
+    consistent (`kv_length` then says how many positions survived)."""
+
+    def __init__(self, ctx: KernelContext, config: NativeModelConfig,
+                 layers: Sequence[Mapping[str, Any]], token_embd: Any, output_norm: Any,
+                 output: Any = None):
+        ffi, lib = load()
+        self._ffi, self._lib = ffi, lib
+        self.ctx = ctx
+        self.config = config
+        cfg = config._to_native(ffi)
+        if len(layers) != config.n_layers:
+            raise ShapeError(f"{len(layers)} layers given, the config says n_layers = {config.n_layers}")
+        keep: list[Any] = []   # arrays and cffi buffers the native model points into
+
+        def pointer(array: np.ndarray, ctype: str):
+            buf = ffi.from_buffer(array, require_writable=False)
+            keep.append(buf)
+            return ffi.cast(ctype, buf)
+
+        structs = ffi.new("bn_layer_weights[]", len(layers))
+        for i, layer in enumerate(layers):
+            s = structs[i]
+            for name in NORM_NAMES:
+                if name not in layer:
+                    raise ShapeError(f"layer {i} has no {name!r} tensor")
+                g = _f32(layer[name], f"blk.{i}.{name}")
+                setattr(s, name, pointer(g, "float *"))
+                setattr(s, name + "_len", g.size)
+            for name in TERNARY_NAMES:
+                if name not in layer:
+                    raise ShapeError(f"layer {i} has no {name!r} tensor")
+                data, scale = _ternary_parts(layer[name])
+                w = _bytes(data, f"blk.{i}.{name}")
+                t = getattr(s, name)
+                t.data = pointer(w, "uint8_t *")
+                t.len = w.size
+                t.scale = scale
+        embd = _f16_bits(token_embd, "token_embd")
+        norm = _f32(output_norm, "output_norm")
+        head = _f16_bits(output, "output") if output is not None else None
+        err = ffi.new("char[]", 512)
+        out = ffi.new("bn_model **")
+        status = lib.bn_model_create(
+            ctx.handle, cfg, structs, len(layers), pointer(embd, "uint16_t *"), embd.size,
+            pointer(head, "uint16_t *") if head is not None else ffi.NULL,
+            head.size if head is not None else 0, pointer(norm, "float *"), norm.size,
+            err, len(err), out)
+        _check(status, "creating the native model", ffi.string(err).decode("utf-8", "replace"))
+        self._keep = keep
+        self._model = ffi.gc(out[0], lib.bn_model_free)
+
+    # ---- alternative constructors ----
+
+    @classmethod
+    def from_named_tensors(cls, ctx: KernelContext, config: NativeModelConfig,
+                           tensors: Mapping[str, Any]) -> "NativeModel":
+        """From GGUF tensor names: token_embd.weight, output_norm.weight, optional output.weight,
+        blk.{i}.<name>.weight and optional blk.{i}.<ternary name>.scale (one number)."""
+        def get(name: str):
+            if name not in tensors:
+                raise ShapeError(f"tensor {name!r} is missing")
+            return tensors[name]
+
+        layers = []
+        for i in range(config.n_layers):
+            layer: dict[str, Any] = {n: get(f"blk.{i}.{n}.weight") for n in NORM_NAMES}
+            for n in TERNARY_NAMES:
+                scale = tensors.get(f"blk.{i}.{n}.scale")
+                data = get(f"blk.{i}.{n}.weight")
+                layer[n] = (data, float(np.asarray(scale).reshape(-1)[0])) if scale is not None else data
+            layers.append(layer)
+        return cls(ctx, config, layers, get("token_embd.weight"), get("output_norm.weight"),
+                   tensors.get("output.weight"))
+
+    @classmethod
+    def from_model_weights(cls, ctx: KernelContext, weights: Any, max_context: int | None = None,
+                           max_batch: int = 512, head: str = "f16") -> "NativeModel":
+        """From an object shaped like runtime.weights.ModelWeights (spec, layers with `.ternary`
+        and `.norms` dicts, token_embd, output, output_norm)."""
+        config = NativeModelConfig.from_spec(weights.spec, max_context, max_batch, head)
+        layers = [{**layer.norms, **layer.ternary} for layer in weights.layers]
+        return cls(ctx, config, layers, weights.token_embd, weights.output_norm, weights.output)
+
+    @staticmethod
+    def estimate_memory(config: NativeModelConfig, threads: int) -> dict[str, int]:
+        """Bytes a model of this config would allocate: {"kv", "scratch", "head"}."""
+        ffi, lib = load()
+        out = ffi.new("uint64_t[3]")
+        _check(lib.bn_model_memory_estimate(config._to_native(ffi), int(threads), out, out + 1, out + 2),
+               "estimating the model's memory")
+        return {"kv": int(out[0]), "scratch": int(out[1]), "head": int(out[2])}
+
+    # ---- running ----
+
+    def _tokens(self, tokens: Sequence[int] | np.ndarray) -> np.ndarray:
+        t = np.asarray(tokens)
+        if t.ndim != 1 or t.size == 0:
+            raise ShapeError(f"tokens must be a non-empty 1-D sequence, got shape {t.shape}")
+        if t.dtype.kind not in "iu":
+            raise TokenRangeError(f"token ids must be integers, got {t.dtype}", BN_ERR_TOKEN_RANGE)
+        bad = np.flatnonzero((t < 0) | (t >= self.config.vocab))
+        if bad.size:
+            raise TokenRangeError(
+                f"token id {int(t[bad[0]])} at index {int(bad[0])} is outside the vocabulary "
+                f"[0, {self.config.vocab})", BN_ERR_TOKEN_RANGE)
+        return np.ascontiguousarray(t, dtype=np.int32)
+
+    def _run(self, tokens, pos, mode: int, out: np.ndarray | None) -> None:
+        t = self._tokens(tokens)
+        pos = self.kv_length if pos is None else int(pos)
+        ffi = self._ffi
+        if mode == LOGITS_NONE:
+            ptr, length = ffi.NULL, 0
+        else:
+            ptr, length = ffi.cast("float *", ffi.from_buffer(out)), out.size
+        _check(self._lib.bn_model_forward(self._model, ffi.cast("int32_t *", ffi.from_buffer(t)), t.size,
+                                          pos, ptr, length, mode),
+               f"forward of {t.size} token(s) at position {pos} (cached: {self.kv_length}, "
+               f"max_context: {self.config.max_context})")
+
+    def forward(self, tokens: Sequence[int] | np.ndarray, pos: int | None = None,
+                all_logits: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+        """Runs tokens at positions pos, pos+1, ... (pos defaults to kv_length; a smaller pos drops
+        the cached positions >= pos first). Returns float32 logits: [vocab] of the last token, or
+        [n_tokens, vocab] with all_logits=True. `out` may supply that array (reused per token)."""
+        n = len(tokens)
+        shape = (n, self.config.vocab) if all_logits else (self.config.vocab,)
+        if out is None:
+            out = np.empty(shape, np.float32)
+        elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ShapeError(f"out must be a C-contiguous float32 array of shape {shape}")
+        self._run(tokens, pos, LOGITS_ALL if all_logits else LOGITS_LAST, out)
+        return out
+
+    def prefill(self, tokens: Sequence[int] | np.ndarray, pos: int | None = None) -> None:
+        """Like forward, but only fills the KV cache (no head, no logits)."""
+        self._run(tokens, pos, LOGITS_NONE, None)
+
+    def truncate(self, n_tokens: int) -> None:
+        """Keeps cached positions [0, n_tokens)."""
+        _check(self._lib.bn_model_truncate(self._model, int(n_tokens)),
+               f"truncating the KV cache to {n_tokens} positions (cached: {self.kv_length})")
+
+    def cancel(self) -> None:
+        self.ctx.cancel()
+
+    def clear_cancel(self) -> None:
+        self.ctx.clear_cancel()
+
+    # ---- facts ----
+
+    @property
+    def kv_length(self) -> int:
+        return int(self._lib.bn_model_kv_length(self._model))
+
+    @property
+    def max_context(self) -> int:
+        return self.config.max_context
+
+    @property
+    def vocab(self) -> int:
+        return self.config.vocab
+
+    @property
+    def kv_bytes(self) -> int:
+        """F16 KV cache (allocated at creation for max_context positions)."""
+        return int(self._lib.bn_model_kv_bytes(self._model))
+
+    @property
+    def scratch_bytes(self) -> int:
+        """Chunk buffers for max_batch tokens plus per-thread attention buffers."""
+        return int(self._lib.bn_model_scratch_bytes(self._model))
+
+    @property
+    def head_bytes(self) -> int:
+        """The int8 head copy (head="i8"), else 0."""
+        return int(self._lib.bn_model_head_bytes(self._model))
+
+    @property
+    def allocated_bytes(self) -> int:
+        return self.kv_bytes + self.scratch_bytes + self.head_bytes

@@ -1,0 +1,396 @@
+/*
+ * model.c: bn_model creation (every size and buffer validated, messages naming the field),
+ * destruction, KV length / truncation and memory facts. The forward pass is model_forward.c.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model.h"
+
+#define ALIGN 64
+
+int bn_model_fail(char *err, size_t err_len, int status, const char *fmt, ...) {
+    if (err && err_len > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+#define FAIL(status, ...) return bn_model_fail(err, err_len, (status), __VA_ARGS__)
+
+static int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
+
+/* Adds `count` elements of `elem` bytes to a running 64-byte-aligned byte total; 0 on overflow. */
+static int add_buffer(uint64_t *total, int64_t count, int64_t elem) {
+    int64_t bytes;
+    if (!bn_mul_ok(count, elem, &bytes)) return 0;
+    const uint64_t padded = ((uint64_t)bytes + ALIGN - 1) / ALIGN * ALIGN;
+    if (*total > ((uint64_t)1 << 62) - padded) return 0;
+    *total += padded;
+    return 1;
+}
+
+/* Per-chunk buffers in the order they are carved from chunk_block (see struct bn_model). */
+typedef struct { int64_t count, elem; } buffer_spec;
+
+static int chunk_buffers(const model_dims *dm, buffer_spec out[13]) {
+    const int64_t B = dm->batch;
+    int64_t x, xn, qkv, qh, f, rope;
+    if (!bn_mul_ok(B, dm->d, &x) || !bn_mul_ok(B, dm->act_max, &xn) ||
+        !bn_mul_ok(B, dm->qkv_dim, &qkv) || !bn_mul_ok(B, dm->n_heads * dm->hd_pad, &qh) ||
+        !bn_mul_ok(B, dm->f, &f) || !bn_mul_ok(B, dm->hd, &rope)) {
+        return 0;
+    }
+    const buffer_spec specs[13] = {
+        {x, 4},   /* x */
+        {xn, 4},  /* xn */
+        {xn, 1},  /* q8 */
+        {B, 4},   /* q8_scales */
+        {B, 4},   /* q8_sums */
+        {qkv, 4}, /* qkv */
+        {qh, 4},  /* qh */
+        {x, 4},   /* att */
+        {f, 4},   /* gate */
+        {f, 4},   /* up */
+        {x, 4},   /* proj */
+        {rope, 4},/* rope */
+        {0, 1},   /* end */
+    };
+    memcpy(out, specs, sizeof specs);
+    return 1;
+}
+
+int bn_model_dims(const bn_model_config *c, int n_threads, model_dims *dm, char *err,
+                  size_t err_len) {
+    if (!c || !dm) FAIL(BN_ERR_NULL_POINTER, "config is NULL");
+    memset(dm, 0, sizeof *dm);
+    if (n_threads < 1 || n_threads > BN_MAX_THREADS) FAIL(BN_ERR_THREADS, "thread count %d out of range", n_threads);
+    if (c->n_layers < 1 || c->n_layers > BN_MODEL_MAX_LAYERS)
+        FAIL(BN_ERR_BAD_SHAPE, "n_layers = %d, must be in [1, %d]", c->n_layers, BN_MODEL_MAX_LAYERS);
+    if (c->d_model < BN_I2S_BLOCK || c->d_model > BN_MODEL_MAX_DIM || c->d_model % BN_I2S_BLOCK)
+        FAIL(BN_ERR_BAD_SHAPE, "d_model = %d, must be a multiple of %d in [%d, %d]", c->d_model,
+             BN_I2S_BLOCK, BN_I2S_BLOCK, BN_MODEL_MAX_DIM);
+    if (c->d_ffn < BN_I2S_BLOCK || c->d_ffn > BN_MODEL_MAX_DIM || c->d_ffn % BN_I2S_BLOCK)
+        FAIL(BN_ERR_BAD_SHAPE, "d_ffn = %d, must be a multiple of %d in [%d, %d]", c->d_ffn,
+             BN_I2S_BLOCK, BN_I2S_BLOCK, BN_MODEL_MAX_DIM);
+    if (c->head_dim < 2 || c->head_dim > BN_MODEL_MAX_HEAD_DIM || c->head_dim % 2)
+        FAIL(BN_ERR_BAD_SHAPE, "head_dim = %d, must be even and in [2, %d] (RoPE rotates pairs)",
+             c->head_dim, BN_MODEL_MAX_HEAD_DIM);
+    if (c->n_heads < 1 || c->n_heads > c->d_model)
+        FAIL(BN_ERR_BAD_SHAPE, "n_heads = %d out of range", c->n_heads);
+    if ((int64_t)c->n_heads * c->head_dim != c->d_model)
+        FAIL(BN_ERR_BAD_SHAPE, "n_heads * head_dim = %d * %d differs from d_model = %d", c->n_heads,
+             c->head_dim, c->d_model);
+    if (c->n_kv_heads < 1 || c->n_kv_heads > c->n_heads || c->n_heads % c->n_kv_heads)
+        FAIL(BN_ERR_BAD_SHAPE, "n_kv_heads = %d must divide n_heads = %d", c->n_kv_heads, c->n_heads);
+    if (c->vocab < 1 || c->vocab > BN_MODEL_MAX_VOCAB)
+        FAIL(BN_ERR_BAD_SHAPE, "vocab = %d, must be in [1, %d]", c->vocab, BN_MODEL_MAX_VOCAB);
+    if (c->max_context < 1 || c->max_context > BN_MODEL_MAX_CONTEXT)
+        FAIL(BN_ERR_BAD_SHAPE, "max_context = %d, must be in [1, %d]", c->max_context, BN_MODEL_MAX_CONTEXT);
+    if (c->max_batch < 1 || c->max_batch > BN_MODEL_MAX_BATCH)
+        FAIL(BN_ERR_BAD_SHAPE, "max_batch = %d, must be in [1, %d]", c->max_batch, BN_MODEL_MAX_BATCH);
+    if (!(isfinite(c->rope_theta) && c->rope_theta > 0.0f))
+        FAIL(BN_ERR_BAD_VALUE, "rope_theta = %g, must be finite and > 0", (double)c->rope_theta);
+    if (!(isfinite(c->rms_eps) && c->rms_eps > 0.0f))
+        FAIL(BN_ERR_BAD_VALUE, "rms_eps = %g, must be finite and > 0", (double)c->rms_eps);
+    if (c->activation != BN_ACT_RELU2 && c->activation != BN_ACT_SILU)
+        FAIL(BN_ERR_BAD_VALUE, "activation = %d, must be BN_ACT_RELU2 (0) or BN_ACT_SILU (1)", c->activation);
+    if (c->head_mode != BN_HEAD_F16 && c->head_mode != BN_HEAD_I8)
+        FAIL(BN_ERR_BAD_VALUE, "head_mode = %d, must be BN_HEAD_F16 (0) or BN_HEAD_I8 (1)", c->head_mode);
+
+    /* Every product below is of values capped above, so 64-bit arithmetic cannot overflow until
+     * the cache/scratch totals, which are checked. */
+    dm->n_layers = c->n_layers;
+    dm->d = c->d_model;
+    dm->f = c->d_ffn;
+    dm->vocab = c->vocab;
+    dm->n_heads = c->n_heads;
+    dm->n_kv = c->n_kv_heads;
+    dm->hd = c->head_dim;
+    dm->kv_dim = dm->n_kv * dm->hd;
+    dm->hd_pad = round_up(dm->hd, 32);
+    dm->group = dm->n_heads / dm->n_kv;
+    dm->ctx_len = c->max_context;
+    dm->ctx_alloc = round_up(dm->ctx_len, 32);
+    dm->batch = c->max_batch < c->max_context ? c->max_batch : c->max_context;
+    dm->qkv_dim = dm->d + 2 * dm->kv_dim;
+    dm->act_max = dm->d > dm->f ? dm->d : dm->f;
+
+    /* KV: 2 bytes * n_layers * n_kv * ctx_alloc * (hd_pad + hd), in 64-bit with checks. */
+    int64_t per_layer, total;
+    if (!bn_mul_ok(dm->n_kv * dm->ctx_alloc, dm->hd_pad + dm->hd, &per_layer) ||
+        !bn_mul_ok(per_layer, dm->n_layers * 2, &total) || (uint64_t)total > (uint64_t)SIZE_MAX / 2)
+        FAIL(BN_ERR_OUT_OF_MEMORY, "the KV cache for max_context = %d does not fit in memory", c->max_context);
+    dm->kv_bytes = (uint64_t)total;
+
+    buffer_spec specs[13];
+    uint64_t chunk = 0;
+    int ok = chunk_buffers(dm, specs);
+    for (int i = 0; ok && specs[i].count > 0; i++) ok = add_buffer(&chunk, specs[i].count, specs[i].elem);
+    uint64_t thread = 0;
+    ok = ok && add_buffer(&thread, dm->group * dm->ctx_alloc, 4);
+    uint64_t head = 0;
+    if (c->head_mode == BN_HEAD_I8) {
+        ok = ok && add_buffer(&head, dm->vocab * dm->d, 1) && add_buffer(&head, dm->vocab, 4);
+    }
+    if (!ok || chunk > (uint64_t)SIZE_MAX / 2 || head > (uint64_t)SIZE_MAX / 2)
+        FAIL(BN_ERR_OUT_OF_MEMORY, "scratch buffers for max_batch = %d do not fit in memory", c->max_batch);
+    dm->chunk_bytes = chunk;
+    dm->thread_bytes = thread;
+    dm->head_bytes = head;
+    return BN_OK;
+}
+
+int bn_model_memory_estimate(const bn_model_config *cfg, int n_threads, uint64_t *kv_bytes,
+                             uint64_t *scratch_bytes, uint64_t *head_bytes) {
+    model_dims dm;
+    const int status = bn_model_dims(cfg, n_threads, &dm, NULL, 0);
+    if (status != BN_OK) return status;
+    if (kv_bytes) *kv_bytes = dm.kv_bytes;
+    if (scratch_bytes) *scratch_bytes = dm.chunk_bytes + dm.thread_bytes * (uint64_t)n_threads;
+    if (head_bytes) *head_bytes = dm.head_bytes;
+    return BN_OK;
+}
+
+/* ---- validation of the caller's buffers ---- */
+
+static int check_gain(const float *g, size_t len, int64_t need, int64_t layer, const char *name,
+                      char *err, size_t err_len) {
+    if (!g) FAIL(BN_ERR_NULL_POINTER, "blk.%lld.%s is NULL", (long long)layer, name);
+    if ((uint64_t)len != (uint64_t)need)
+        FAIL(BN_ERR_WEIGHT_SIZE, "blk.%lld.%s has %llu floats, the shape needs %lld", (long long)layer,
+             name, (unsigned long long)len, (long long)need);
+    for (int64_t i = 0; i < need; i++) {
+        if (!isfinite(g[i]))
+            FAIL(BN_ERR_BAD_VALUE, "blk.%lld.%s[%lld] is not finite", (long long)layer, name, (long long)i);
+    }
+    return BN_OK;
+}
+
+static int check_ternary(const bn_ternary_weight *w, int64_t m, int64_t k, int64_t layer,
+                         const char *name, model_ternary *out, char *err, size_t err_len) {
+    if (!w->data) FAIL(BN_ERR_NULL_POINTER, "blk.%lld.%s data is NULL", (long long)layer, name);
+    /* m, k <= BN_MODEL_MAX_DIM: m*k/4 + 32 cannot overflow. */
+    const uint64_t need = (uint64_t)(m * k / 4) + BN_I2S_TAIL_BYTES;
+    if ((uint64_t)w->len != need)
+        FAIL(BN_ERR_WEIGHT_SIZE, "blk.%lld.%s has %llu bytes, an I2_S [%lld, %lld] weight needs %llu",
+             (long long)layer, name, (unsigned long long)w->len, (long long)m, (long long)k,
+             (unsigned long long)need);
+    float alpha;
+    memcpy(&alpha, w->data + (need - BN_I2S_TAIL_BYTES), sizeof alpha); /* little-endian f32 */
+    if (!isfinite(alpha))
+        FAIL(BN_ERR_BAD_VALUE, "blk.%lld.%s has a non-finite alpha in its I2_S tail", (long long)layer, name);
+    if (!isfinite(w->scale) || w->scale == 0.0f)
+        FAIL(BN_ERR_BAD_VALUE, "blk.%lld.%s scale = %g, must be finite and non-zero (1.0 when the "
+             "file has no .scale tensor)", (long long)layer, name, (double)w->scale);
+    out->codes = w->data;
+    out->m = m;
+    out->k = k;
+    out->alpha = alpha;
+    out->scale = w->scale;
+    return BN_OK;
+}
+
+static int check_layer(const bn_layer_weights *lw, const model_dims *dm, int64_t i, model_layer *out,
+                       char *err, size_t err_len) {
+    const int64_t d = dm->d, f = dm->f, kv = dm->kv_dim;
+    int s;
+#define GAIN(field, n) \
+    if ((s = check_gain(lw->field, lw->field##_len, n, i, #field, err, err_len)) != BN_OK) return s; \
+    out->field = lw->field
+    GAIN(attn_norm, d);
+    GAIN(attn_sub_norm, d);
+    GAIN(ffn_norm, d);
+    GAIN(ffn_sub_norm, f);
+#undef GAIN
+#define TERNARY(field, dst, rows, cols) \
+    if ((s = check_ternary(&lw->field, rows, cols, i, #field, &out->dst, err, err_len)) != BN_OK) return s
+    TERNARY(attn_q, wq, d, d);
+    TERNARY(attn_k, wk, kv, d);
+    TERNARY(attn_v, wv, kv, d);
+    TERNARY(attn_output, wo, d, d);
+    TERNARY(ffn_gate, gate, f, d);
+    TERNARY(ffn_up, up, f, d);
+    TERNARY(ffn_down, down, d, f);
+#undef TERNARY
+    return BN_OK;
+}
+
+/* ---- lifecycle ---- */
+
+static int carve_chunk_buffers(bn_model *m) {
+    buffer_spec specs[13];
+    chunk_buffers(&m->dm, specs);
+    m->chunk_block = bn_aligned_alloc(ALIGN, (size_t)m->dm.chunk_bytes);
+    if (!m->chunk_block) return BN_ERR_OUT_OF_MEMORY;
+    memset(m->chunk_block, 0, (size_t)m->dm.chunk_bytes);
+    void *ptrs[12];
+    uint8_t *p = (uint8_t *)m->chunk_block;
+    for (int i = 0; i < 12; i++) {
+        ptrs[i] = p;
+        p += ((uint64_t)(specs[i].count * specs[i].elem) + ALIGN - 1) / ALIGN * ALIGN;
+    }
+    m->x = ptrs[0];
+    m->xn = ptrs[1];
+    m->q8 = ptrs[2];
+    m->q8_scales = ptrs[3];
+    m->q8_sums = ptrs[4];
+    m->qkv = ptrs[5];
+    m->qh = ptrs[6];
+    m->att = ptrs[7];
+    m->gate = ptrs[8];
+    m->up = ptrs[9];
+    m->proj = ptrs[10];
+    m->rope = ptrs[11];
+    return BN_OK;
+}
+
+/* Ensures per-thread attention scratch for n_threads workers (called at creation and, under the
+ * context lock, at the start of each forward call; allocates only when the count grew). */
+int bn_model_reserve_threads(bn_model *m, int n_threads) {
+    if (n_threads <= m->n_slots) return BN_OK;
+    const size_t bytes = (size_t)m->dm.thread_bytes * (size_t)n_threads;
+    float *p = (float *)bn_aligned_alloc(ALIGN, bytes);
+    if (!p) return BN_ERR_OUT_OF_MEMORY;
+    memset(p, 0, bytes);
+    bn_aligned_free(m->att_scratch);
+    m->att_scratch = p;
+    m->n_slots = n_threads;
+    return BN_OK;
+}
+
+void bn_model_free(bn_model *m) {
+    if (!m) return;
+    free(m->layers);
+    bn_aligned_free(m->head_i8);
+    bn_aligned_free(m->head_i8_scales);
+    free(m->k_cache);
+    free(m->v_cache);
+    bn_aligned_free(m->chunk_block);
+    bn_aligned_free(m->att_scratch);
+    free(m);
+}
+
+int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg, const bn_layer_weights *layers,
+                    int64_t n_layers, const uint16_t *tok_embd, size_t tok_embd_len,
+                    const uint16_t *output, size_t output_len, const float *output_norm,
+                    size_t output_norm_len, char *err, size_t err_len, bn_model **out) {
+    if (err && err_len > 0) err[0] = '\0';
+    if (!out) FAIL(BN_ERR_NULL_POINTER, "out is NULL");
+    *out = NULL;
+    if (!ctx) FAIL(BN_ERR_NULL_POINTER, "ctx is NULL");
+    if (!cfg) FAIL(BN_ERR_NULL_POINTER, "config is NULL");
+    if (!layers) FAIL(BN_ERR_NULL_POINTER, "layers is NULL");
+    if (!tok_embd) FAIL(BN_ERR_NULL_POINTER, "token_embd is NULL");
+    if (!output_norm) FAIL(BN_ERR_NULL_POINTER, "output_norm is NULL");
+
+    const int n_threads = bn_ctx_threads(ctx);
+    model_dims dm;
+    int s = bn_model_dims(cfg, n_threads, &dm, err, err_len);
+    if (s != BN_OK) return s;
+    if (n_layers != dm.n_layers)
+        FAIL(BN_ERR_BAD_SHAPE, "%lld layer structs given, the config says n_layers = %lld",
+             (long long)n_layers, (long long)dm.n_layers);
+    const uint64_t embd_need = (uint64_t)(dm.vocab * dm.d); /* <= 2^24 * 2^16 */
+    if ((uint64_t)tok_embd_len != embd_need)
+        FAIL(BN_ERR_WEIGHT_SIZE, "token_embd has %llu f16 values, [vocab %lld, d %lld] needs %llu",
+             (unsigned long long)tok_embd_len, (long long)dm.vocab, (long long)dm.d,
+             (unsigned long long)embd_need);
+    if (output && (uint64_t)output_len != embd_need)
+        FAIL(BN_ERR_WEIGHT_SIZE, "output has %llu f16 values, [vocab %lld, d %lld] needs %llu",
+             (unsigned long long)output_len, (long long)dm.vocab, (long long)dm.d,
+             (unsigned long long)embd_need);
+    if ((uint64_t)output_norm_len != (uint64_t)dm.d)
+        FAIL(BN_ERR_WEIGHT_SIZE, "output_norm has %llu floats, d = %lld", (unsigned long long)output_norm_len,
+             (long long)dm.d);
+    for (int64_t i = 0; i < dm.d; i++) {
+        if (!isfinite(output_norm[i])) FAIL(BN_ERR_BAD_VALUE, "output_norm[%lld] is not finite", (long long)i);
+    }
+
+    bn_model *m = (bn_model *)calloc(1, sizeof *m);
+    if (!m) FAIL(BN_ERR_OUT_OF_MEMORY, "out of memory");
+    m->layers = (model_layer *)calloc((size_t)dm.n_layers, sizeof(model_layer));
+    if (!m->layers) { bn_model_free(m); FAIL(BN_ERR_OUT_OF_MEMORY, "out of memory"); }
+    for (int64_t i = 0; i < dm.n_layers; i++) {
+        s = check_layer(&layers[i], &dm, i, &m->layers[i], err, err_len);
+        if (s != BN_OK) { bn_model_free(m); return s; }
+    }
+    m->ctx = ctx;
+    m->cfg = *cfg;
+    m->dm = dm;
+    m->tok_embd = tok_embd;
+    m->head_f16 = output ? output : tok_embd;
+    m->output_norm = output_norm;
+    m->rope_beta = powf(cfg->rope_theta, -2.0f / (float)cfg->head_dim);
+    m->attn_scale = 1.0f / sqrtf((float)cfg->head_dim);
+
+    /* calloc: the OS hands out zero pages lazily, and V rows must hold finite values beyond the
+     * filled positions (they are multiplied by zero probabilities). */
+    const int64_t k_elems = dm.n_layers * dm.n_kv * dm.ctx_alloc * dm.hd_pad; /* checked in dims */
+    const int64_t v_elems = dm.n_layers * dm.n_kv * dm.hd * dm.ctx_alloc;
+    m->k_cache = (uint16_t *)calloc((size_t)k_elems, sizeof(uint16_t));
+    m->v_cache = (uint16_t *)calloc((size_t)v_elems, sizeof(uint16_t));
+    if (!m->k_cache || !m->v_cache) {
+        bn_model_free(m);
+        FAIL(BN_ERR_OUT_OF_MEMORY, "cannot allocate the KV cache (%llu bytes)", (unsigned long long)dm.kv_bytes);
+    }
+    if (carve_chunk_buffers(m) != BN_OK || bn_model_reserve_threads(m, n_threads) != BN_OK) {
+        bn_model_free(m);
+        FAIL(BN_ERR_OUT_OF_MEMORY, "cannot allocate the scratch buffers (%llu bytes)",
+             (unsigned long long)(dm.chunk_bytes + dm.thread_bytes * (uint64_t)n_threads));
+    }
+    if (cfg->head_mode == BN_HEAD_I8) {
+        m->head_i8 = (int8_t *)bn_aligned_alloc(ALIGN, (size_t)embd_need);
+        m->head_i8_scales = (float *)bn_aligned_alloc(ALIGN, (size_t)dm.vocab * sizeof(float));
+        if (!m->head_i8 || !m->head_i8_scales) {
+            bn_model_free(m);
+            FAIL(BN_ERR_OUT_OF_MEMORY, "cannot allocate the int8 head (%llu bytes)",
+                 (unsigned long long)dm.head_bytes);
+        }
+        /* The public op takes the context lock itself; we hold nothing here. */
+        s = bn_quantize_rows_i8(ctx, m->head_f16, (size_t)embd_need, dm.vocab, dm.d, m->head_i8,
+                                (size_t)embd_need, m->head_i8_scales);
+        if (s != BN_OK) {
+            bn_model_free(m);
+            FAIL(s, "building the int8 head: %s", bn_status_string(s));
+        }
+    }
+    *out = m;
+    return BN_OK;
+}
+
+/* ---- state and facts ---- */
+
+int64_t bn_model_kv_length(const bn_model *m) {
+    if (!m) return -1;
+    return bn_atomic_load64((volatile int64_t *)&m->n_past);
+}
+
+int bn_model_truncate(bn_model *m, int64_t n_positions) {
+    if (!m) return BN_ERR_NULL_POINTER;
+    bn_mutex_lock(&m->ctx->op_lock);
+    int s = BN_OK;
+    if (n_positions < 0 || n_positions > m->n_past) s = BN_ERR_POSITION;
+    else bn_atomic_store64(&m->n_past, n_positions);
+    bn_mutex_unlock(&m->ctx->op_lock);
+    return s;
+}
+
+int bn_model_get_config(const bn_model *m, bn_model_config *out) {
+    if (!m || !out) return BN_ERR_NULL_POINTER;
+    *out = m->cfg;
+    return BN_OK;
+}
+
+uint64_t bn_model_kv_bytes(const bn_model *m) { return m ? m->dm.kv_bytes : 0; }
+
+uint64_t bn_model_scratch_bytes(const bn_model *m) {
+    return m ? m->dm.chunk_bytes + m->dm.thread_bytes * (uint64_t)m->n_slots : 0;
+}
+
+uint64_t bn_model_head_bytes(const bn_model *m) { return m ? m->dm.head_bytes : 0; }
