@@ -262,8 +262,9 @@ typedef struct {
 
 /* Validates the configuration and every buffer (null pointers, exact lengths, finite gains,
  * alphas and scales, overflow-free sizes), then allocates the KV cache and scratch and, in
- * BN_HEAD_I8 mode, builds the int8 head on the context's threads (one pass over the f16 head:
- * about 0.3 s per GB on one core, divided by the thread count; vocab*(d+4) bytes).
+ * BN_HEAD_I8 mode, builds the int8 head on the context's threads (one pass over the f16 head,
+ * about 2 s per GB of f16 on one core divided by the thread count: 1.5 s for 2B-4T's 656 MB
+ * head on one core; it allocates vocab*d + 4*vocab bytes, 328 MB for 2B-4T).
  * tok_embd: f16 [vocab, d]; output: f16 [vocab, d] or NULL when tied to tok_embd; output_norm:
  * f32 [d]. On failure *out is NULL and, when error is not NULL, a NUL-terminated message naming
  * the offending field is written to error[0..error_len). */

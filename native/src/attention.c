@@ -71,8 +71,9 @@ static void attention_task(void *arg, int64_t task, int thread_index) {
 
 void bn_model_attention(bn_model *m, int64_t layer, int64_t n_tokens, int64_t pos) {
     const model_dims *dm = &m->dm;
-    const int64_t want = 2 * (int64_t)bn_pool_threads(m->ctx->pool);
-    /* The most heads per task that still gives every thread about two tasks. */
+    const int64_t want = 4 * (int64_t)bn_pool_threads(m->ctx->pool);
+    /* The most heads per task that still gives every thread about four tasks (tasks of one
+     * token are equal in cost, so fewer would leave threads idle at the end). */
     int64_t hpt = 1;
     for (int64_t h = dm->group; h >= 1; h--) {
         if (dm->group % h == 0 && n_tokens * dm->n_kv * (dm->group / h) >= want) { hpt = h; break; }

@@ -35,10 +35,13 @@ static int add_buffer(uint64_t *total, int64_t count, int64_t elem) {
     return 1;
 }
 
-/* Per-chunk buffers in the order they are carved from chunk_block (see struct bn_model). */
-typedef struct { int64_t count, elem; } buffer_spec;
+/* Per-chunk buffers, carved in this order from one block (see struct bn_model for shapes). */
+enum { BUF_X, BUF_XN, BUF_Q8, BUF_Q8_SCALES, BUF_Q8_SUMS, BUF_QKV, BUF_QH, BUF_ATT, BUF_GATE,
+       BUF_UP, BUF_PROJ, BUF_ROPE, BUF_COUNT };
 
-static int chunk_buffers(const model_dims *dm, buffer_spec out[13]) {
+typedef struct { int64_t count, elem; } buffer_spec; /* elements, bytes per element */
+
+static int chunk_buffers(const model_dims *dm, buffer_spec out[BUF_COUNT]) {
     const int64_t B = dm->batch;
     int64_t x, xn, qkv, qh, f, rope;
     if (!bn_mul_ok(B, dm->d, &x) || !bn_mul_ok(B, dm->act_max, &xn) ||
@@ -46,24 +49,22 @@ static int chunk_buffers(const model_dims *dm, buffer_spec out[13]) {
         !bn_mul_ok(B, dm->f, &f) || !bn_mul_ok(B, dm->hd, &rope)) {
         return 0;
     }
-    const buffer_spec specs[13] = {
-        {x, 4},   /* x */
-        {xn, 4},  /* xn */
-        {xn, 1},  /* q8 */
-        {B, 4},   /* q8_scales */
-        {B, 4},   /* q8_sums */
-        {qkv, 4}, /* qkv */
-        {qh, 4},  /* qh */
-        {x, 4},   /* att */
-        {f, 4},   /* gate */
-        {f, 4},   /* up */
-        {x, 4},   /* proj */
-        {rope, 4},/* rope */
-        {0, 1},   /* end */
-    };
-    memcpy(out, specs, sizeof specs);
+    out[BUF_X] = (buffer_spec){x, 4};
+    out[BUF_XN] = (buffer_spec){xn, 4};
+    out[BUF_Q8] = (buffer_spec){xn, 1};
+    out[BUF_Q8_SCALES] = (buffer_spec){B, 4};
+    out[BUF_Q8_SUMS] = (buffer_spec){B, 4};
+    out[BUF_QKV] = (buffer_spec){qkv, 4};
+    out[BUF_QH] = (buffer_spec){qh, 4};
+    out[BUF_ATT] = (buffer_spec){x, 4};
+    out[BUF_GATE] = (buffer_spec){f, 4};
+    out[BUF_UP] = (buffer_spec){f, 4};
+    out[BUF_PROJ] = (buffer_spec){x, 4};
+    out[BUF_ROPE] = (buffer_spec){rope, 4};
     return 1;
 }
+
+static uint64_t padded_bytes(buffer_spec b) { return ((uint64_t)(b.count * b.elem) + ALIGN - 1) / ALIGN * ALIGN; }
 
 int bn_model_dims(const bn_model_config *c, int n_threads, model_dims *dm, char *err,
                   size_t err_len) {
@@ -128,10 +129,10 @@ int bn_model_dims(const bn_model_config *c, int n_threads, model_dims *dm, char 
         FAIL(BN_ERR_OUT_OF_MEMORY, "the KV cache for max_context = %d does not fit in memory", c->max_context);
     dm->kv_bytes = (uint64_t)total;
 
-    buffer_spec specs[13];
+    buffer_spec specs[BUF_COUNT];
     uint64_t chunk = 0;
     int ok = chunk_buffers(dm, specs);
-    for (int i = 0; ok && specs[i].count > 0; i++) ok = add_buffer(&chunk, specs[i].count, specs[i].elem);
+    for (int i = 0; ok && i < BUF_COUNT; i++) ok = add_buffer(&chunk, specs[i].count, specs[i].elem);
     uint64_t thread = 0;
     ok = ok && add_buffer(&thread, dm->group * dm->ctx_alloc, 4);
     uint64_t head = 0;
@@ -224,29 +225,29 @@ static int check_layer(const bn_layer_weights *lw, const model_dims *dm, int64_t
 /* ---- lifecycle ---- */
 
 static int carve_chunk_buffers(bn_model *m) {
-    buffer_spec specs[13];
-    chunk_buffers(&m->dm, specs);
+    buffer_spec specs[BUF_COUNT];
+    chunk_buffers(&m->dm, specs); /* sizes already checked by bn_model_dims */
     m->chunk_block = bn_aligned_alloc(ALIGN, (size_t)m->dm.chunk_bytes);
     if (!m->chunk_block) return BN_ERR_OUT_OF_MEMORY;
-    memset(m->chunk_block, 0, (size_t)m->dm.chunk_bytes);
-    void *ptrs[12];
+    memset(m->chunk_block, 0, (size_t)m->dm.chunk_bytes); /* qh's padding must be zero */
+    void *ptr[BUF_COUNT];
     uint8_t *p = (uint8_t *)m->chunk_block;
-    for (int i = 0; i < 12; i++) {
-        ptrs[i] = p;
-        p += ((uint64_t)(specs[i].count * specs[i].elem) + ALIGN - 1) / ALIGN * ALIGN;
+    for (int i = 0; i < BUF_COUNT; i++) {
+        ptr[i] = p;
+        p += padded_bytes(specs[i]);
     }
-    m->x = ptrs[0];
-    m->xn = ptrs[1];
-    m->q8 = ptrs[2];
-    m->q8_scales = ptrs[3];
-    m->q8_sums = ptrs[4];
-    m->qkv = ptrs[5];
-    m->qh = ptrs[6];
-    m->att = ptrs[7];
-    m->gate = ptrs[8];
-    m->up = ptrs[9];
-    m->proj = ptrs[10];
-    m->rope = ptrs[11];
+    m->x = ptr[BUF_X];
+    m->xn = ptr[BUF_XN];
+    m->q8 = ptr[BUF_Q8];
+    m->q8_scales = ptr[BUF_Q8_SCALES];
+    m->q8_sums = ptr[BUF_Q8_SUMS];
+    m->qkv = ptr[BUF_QKV];
+    m->qh = ptr[BUF_QH];
+    m->att = ptr[BUF_ATT];
+    m->gate = ptr[BUF_GATE];
+    m->up = ptr[BUF_UP];
+    m->proj = ptr[BUF_PROJ];
+    m->rope = ptr[BUF_ROPE];
     return BN_OK;
 }
 

@@ -106,7 +106,19 @@ void bn_model_head(bn_model *m, int64_t n_rows, float *logits);
  * and the KV cache (this chunk's K/V already stored), writes m->att. */
 void bn_model_attention(bn_model *m, int64_t layer, int64_t n_tokens, int64_t pos);
 
-/* The f16 round trip of one value (round to nearest even, back to f32). */
-static inline float bn_round_f16(float v) { return bn_f16_to_f32_scalar(bn_f32_to_f16_scalar(v)); }
+/* The f16 round trip of one value (round to nearest even, back to f32). Values whose result is
+ * a normal f16 (2^-14 <= |v| < 65520) take a branch-free path: drop 13 mantissa bits with
+ * round-half-even directly in the f32 encoding (same result as converting to f16 and back). */
+static inline float bn_round_f16(float v) {
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    const uint32_t a = u & 0x7fffffffu;
+    if (a >= 0x38800000u && a < 0x477ff000u) {
+        u = (u + 0xfffu + ((u >> 13) & 1u)) & ~0x1fffu;
+        memcpy(&v, &u, sizeof v);
+        return v;
+    }
+    return bn_f16_to_f32_scalar(bn_f32_to_f16_scalar(v));
+}
 
 #endif /* BN_MODEL_H */

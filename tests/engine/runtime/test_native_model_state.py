@@ -273,3 +273,23 @@ def test_memory_facts(small, ctx):
     big = type(config)(n_layers=30, d_model=2560, n_heads=20, n_kv_heads=5, head_dim=128,
                        d_ffn=6912, vocab=128256, max_context=4096)
     assert NativeModel.estimate_memory(big, 4)["kv"] == 76800 * 4096
+
+
+def test_from_named_tensors_uses_gguf_names(ctx):
+    m = make_model(13, n_layers=2, d_model=128, n_heads=2, n_kv_heads=1, d_ffn=256,
+                   activation="silu", scales=True, tied=False)
+    tensors = {"token_embd.weight": m.token_embd.view(np.float16), "output.weight": m.output,
+               "output_norm.weight": m.output_norm}
+    for i, layer in enumerate(m.layers):
+        for name, value in layer.items():
+            if name.endswith(".scale"):
+                tensors[f"blk.{i}.{name}"] = np.array([value], np.float32)
+            else:
+                tensors[f"blk.{i}.{name}.weight"] = value
+    model = NativeModel.from_named_tensors(ctx, native_config(m), tensors)
+    tokens = _tokens(m, 5, 8)
+    np.testing.assert_array_equal(model.forward(tokens, 0, all_logits=True),
+                                  build(m, ctx).forward(tokens, 0, all_logits=True))
+    del tensors["blk.1.ffn_down.weight"]
+    with pytest.raises(ShapeError, match="blk.1.ffn_down.weight"):
+        NativeModel.from_named_tensors(ctx, native_config(m), tensors)
