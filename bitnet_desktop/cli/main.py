@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..engine.errors import BitNetError
-from . import bench_kernels, chat, generate, info, perplexity
+from . import bench_kernels, bench_model, chat, generate, info, perplexity
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,9 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
     perplexity.register(sub)
     # synth has its own parser (engine/synth/cli.py); main() hands it the arguments untouched.
     sub.add_parser("synth", help="write a synthetic BitNet model GGUF (see `synth --help`)", add_help=False)
-    bench = sub.add_parser("bench", help="benchmarks (kernels)")
+    bench = sub.add_parser("bench", help="benchmarks: `bench MODEL|--shape NAME` or `bench kernels`")
     bench_sub = bench.add_subparsers(dest="bench_target", metavar="TARGET", required=True)
     bench_kernels.register(bench_sub)
+    bench_model.register(bench_sub)
     return parser
 
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         from ..engine.synth.cli import main_synth
 
         return main_synth(argv[1:])
+    if argv[:1] == ["bench"] and argv[1:2] and argv[1] not in ("kernels", "model", "-h", "--help"):
+        argv = ["bench", "model", *argv[1:]]  # `bench MODEL|--shape NAME` is `bench model ...`
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
