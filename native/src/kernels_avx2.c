@@ -287,6 +287,11 @@ static void i2s_gemv(const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float 
                      const int8_t *q, float scale, int32_t sum, float *y) {
     const int64_t row_bytes = k / 4, nb = k / BN_I2S_BLOCK;
     const int64_t half = (r1 - r0) / 8 * 4;  /* rows per stream, a multiple of 4 */
+    /* the in-loop prefetch runs I2S_GEMV_PREFETCH bytes ahead: start both streams here */
+    for (int64_t b = 0; b < I2S_GEMV_PREFETCH; b += 64) {
+        _mm_prefetch((const char *)(w + r0 * row_bytes + b), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w + (r0 + half) * row_bytes + b), _MM_HINT_T0);
+    }
     __m256i a[8];
     for (int64_t r = r0; r < r0 + half; r += 4) {
         i2s_gemv_rows8(w + r * row_bytes, w + (r + half) * row_bytes, row_bytes, q, nb, a);
@@ -317,7 +322,7 @@ static void i2s_gemm_avx2(const uint8_t *w, int64_t k, int64_t r0, int64_t r1, f
  * (bn_reduce_32_lanes_256). F16C's conversion is exact, like bn_f16_to_f32_scalar.
  * ------------------------------------------------------------------------------------------- */
 
-#define F16_PREFETCH 2048 /* bytes ahead in each weight stream */
+#define F16_PREFETCH 1024 /* bytes ahead in each weight stream */
 
 #define F16_FMA(acc, wp, xp)                                                                   \
     acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wp))),             \

@@ -204,6 +204,11 @@ static void i2s_gemv(const uint8_t *w, int64_t k, int64_t r0, int64_t r1, float 
                      const int8_t *q, float scale, int32_t sum, float *y) {
     const int64_t row_bytes = k / 4, nb = k / BN_I2S_BLOCK;
     const int64_t half = (r1 - r0) / 8 * 4;  /* rows per stream, a multiple of 4 */
+    /* the in-loop prefetch runs I2S_GEMV_PREFETCH bytes ahead: start both streams here */
+    for (int64_t b = 0; b < I2S_GEMV_PREFETCH; b += 64) {
+        _mm_prefetch((const char *)(w + r0 * row_bytes + b), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w + (r0 + half) * row_bytes + b), _MM_HINT_T0);
+    }
     __m256i a[8];
     for (int64_t r = r0; r < r0 + half; r += 4) {
         i2s_gemv_rows8(w + r * row_bytes, w + (r + half) * row_bytes, row_bytes, q, nb, a);
@@ -247,7 +252,7 @@ BN_INLINE float f16_reduce_512(__m512 a0, __m512 a1) {
     return _mm_cvtss_f32(v);
 }
 
-#define F16_PREFETCH 2048
+#define F16_PREFETCH 1024
 
 #define F16_FMA(acc, wp, xp)                                                                   \
     acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wp))),         \
