@@ -170,8 +170,11 @@ static void i2s_gemm_tiles(const uint8_t *w, int64_t k, int64_t r0, int64_t r1, 
     __m256i out16[I2S_T_MAX], wide[I2S_ROW_BLOCK * I2S_T_MAX];
     int32_t sv[I2S_T_MAX];
     float cv[I2S_T_MAX];
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += I2S_T_MAX) {
-        const int T = (int)(n_tokens - t0 < I2S_T_MAX ? n_tokens - t0 : I2S_T_MAX);
+    /* the tokens are split into equal tiles of at most I2S_T_MAX (16 = 8 + 8, not 12 + 4) */
+    const int64_t n_tiles = (n_tokens + I2S_T_MAX - 1) / I2S_T_MAX;
+    int T = 0;
+    for (int64_t t0 = 0, tile_i = 0; t0 < n_tokens; t0 += T, tile_i++) {
+        T = (int)((n_tokens - t0 + (n_tiles - tile_i) - 1) / (n_tiles - tile_i));
         const i2s_tile_fn tile = tiles[T - 1];
         const int8_t *qt = q + t0 * k;
         for (int t = 0; t < I2S_T_MAX; t++) {
