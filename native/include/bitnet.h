@@ -177,7 +177,7 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
  *
  * Numerics (what the tests' NumPy reference implements):
  *  - embedding row f16 -> f32 (exact);
- *  - RMSNorm: sum of the f32 squares accumulated in double, mean cast to float,
+ *  - RMSNorm: sum of the f32 squares accumulated in double (4 partial sums), mean cast to float,
  *    scale = 1/sqrtf(mean + eps), y = (x * scale) * gain as two f32 multiplies;
  *  - BitLinear: per-token int8 activations (BITNET_SPEC A.3) shared by q/k/v and by gate/up,
  *    exact integer dot, y = (float)(D - S_q) / s * alpha, then * scale when scale != 1;
@@ -185,9 +185,10 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
  *    beta = powf(rope_theta, -2/head_dim), cosf/sinf, f32;
  *  - attention as bitnet.cpp computes it: K and V stored as F16, Q rounded to F16, scores
  *    accumulated in f32 by the context's f16 kernel (32 lanes), s * (1/sqrtf(head_dim)),
- *    max-subtracted expf with the sum in double, p = e * (float)(1/sum), p rounded to F16,
- *    output = sum of p * V accumulated in f32 (same kernel); GQA: head h reads KV head
- *    h / (n_heads / n_kv_heads);
+ *    max-subtracted expf with the sum in double (4 partial sums), p = e * (float)(1/sum), p
+ *    rounded to F16,
+ *    output = sum of p * V in f32: per block of 128 positions by the same kernel, block sums
+ *    added in position order; GQA: head h reads KV head h / (n_heads / n_kv_heads);
  *  - ReLU2: r = max(g, 0), (r * r) * up; SiLU: g / (1 + expf(-g)) * up; residual adds in f32;
  *  - head, BN_HEAD_F16: final norm output rounded to F16, times the f16 head, f32 accumulation
  *    (bitnet.cpp parity); BN_HEAD_I8: final norm output quantized per token (A.3) times an int8
@@ -197,8 +198,9 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
  *
  * KV cache layout (F16, zero-initialised, allocated at creation):
  *   K: [n_layers][n_kv_heads][ctx_alloc][hd_pad]   (hd_pad = head_dim rounded up to 32, zero pad)
- *   V: [n_layers][n_kv_heads][head_dim][ctx_alloc] (transposed: positions contiguous)
- *   ctx_alloc = max_context rounded up to 32. Bytes = 2 * n_layers * n_kv_heads * ctx_alloc *
+ *   V: [n_layers][n_kv_heads][ctx_alloc/128][head_dim][128] (transposed within blocks of 128
+ *      positions: one block of one KV head is a contiguous [head_dim][128] tile)
+ *   ctx_alloc = max_context rounded up to 128. Bytes = 2 * n_layers * n_kv_heads * ctx_alloc *
  *   (hd_pad + head_dim); 2B-4T: 76,800 B per position (300 MiB at 4096).
  */
 #define BN_ERR_WEIGHT_SIZE 20   /* a weight buffer's length differs from what its shape needs */

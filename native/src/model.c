@@ -117,7 +117,7 @@ int bn_model_dims(const bn_model_config *c, int n_threads, model_dims *dm, char 
     dm->hd_pad = round_up(dm->hd, 32);
     dm->group = dm->n_heads / dm->n_kv;
     dm->ctx_len = c->max_context;
-    dm->ctx_alloc = round_up(dm->ctx_len, 32);
+    dm->ctx_alloc = round_up(dm->ctx_len, BN_MODEL_V_BLOCK);
     dm->batch = c->max_batch < c->max_context ? c->max_batch : c->max_context;
     dm->qkv_dim = dm->d + 2 * dm->kv_dim;
     dm->act_max = dm->d > dm->f ? dm->d : dm->f;
@@ -134,7 +134,7 @@ int bn_model_dims(const bn_model_config *c, int n_threads, model_dims *dm, char 
     int ok = chunk_buffers(dm, specs);
     for (int i = 0; ok && i < BUF_COUNT; i++) ok = add_buffer(&chunk, specs[i].count, specs[i].elem);
     uint64_t thread = 0;
-    ok = ok && add_buffer(&thread, dm->group * dm->ctx_alloc, 4);
+    ok = ok && add_buffer(&thread, dm->group * (dm->ctx_alloc + dm->hd), 4);
     uint64_t head = 0;
     if (c->head_mode == BN_HEAD_I8) {
         ok = ok && add_buffer(&head, dm->vocab * dm->d, 1) && add_buffer(&head, dm->vocab, 4);
@@ -333,7 +333,7 @@ int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg, const bn_layer_weig
     /* calloc: the OS hands out zero pages lazily, and V rows must hold finite values beyond the
      * filled positions (they are multiplied by zero probabilities). */
     const int64_t k_elems = dm.n_layers * dm.n_kv * dm.ctx_alloc * dm.hd_pad; /* checked in dims */
-    const int64_t v_elems = dm.n_layers * dm.n_kv * dm.hd * dm.ctx_alloc;
+    const int64_t v_elems = dm.n_layers * dm.n_kv * dm.ctx_alloc * dm.hd;
     m->k_cache = (uint16_t *)calloc((size_t)k_elems, sizeof(uint16_t));
     m->v_cache = (uint16_t *)calloc((size_t)v_elems, sizeof(uint16_t));
     if (!m->k_cache || !m->v_cache) {

@@ -21,6 +21,10 @@ typedef struct {
     model_ternary wq, wk, wv, wo, gate, up, down;
 } model_layer;
 
+/* Positions per V block: V is stored transposed ([dim][position]) inside blocks of this many
+ * positions, so one f16 GEMM per block computes P·V for all dims of a head group. */
+#define BN_MODEL_V_BLOCK 128
+
 /* Sizes derived from a validated configuration. Element counts unless named _bytes. */
 typedef struct {
     int64_t n_layers, d, f, vocab, n_heads, n_kv, hd, kv_dim;
@@ -28,7 +32,7 @@ typedef struct {
                            kernel, whose k must be a multiple of 32 (the pad is zero) */
     int64_t group;      /* query heads per KV head */
     int64_t ctx_len;    /* max_context */
-    int64_t ctx_alloc;  /* max_context rounded up to 32: V rows are read in 32-position steps */
+    int64_t ctx_alloc;  /* max_context rounded up to BN_MODEL_V_BLOCK (cache rows allocated) */
     int64_t batch;      /* max tokens per chunk */
     int64_t qkv_dim;    /* d + 2 * kv_dim: one token's q, k, v side by side */
     int64_t act_max;    /* max(d, f): the widest activation row */
@@ -50,7 +54,8 @@ struct bn_model {
     float *head_i8_scales;      /* BN_HEAD_I8: [vocab] per-row scales (owned) */
 
     uint16_t *k_cache;          /* f16 [n_layers][n_kv][ctx_alloc][hd_pad] */
-    uint16_t *v_cache;          /* f16 [n_layers][n_kv][hd][ctx_alloc] (transposed) */
+    uint16_t *v_cache;          /* f16 [n_layers][n_kv][ctx_alloc / V_BLOCK][hd][V_BLOCK]:
+                                   transposed within blocks of positions */
     volatile int64_t n_past;    /* positions [0, n_past) hold valid K/V (atomic reads) */
 
     float rope_beta;            /* powf(rope_theta, -2/head_dim) */
@@ -71,8 +76,9 @@ struct bn_model {
     float *proj;       /* [B, d]        attn_output / ffn_down result before the residual add */
     float *rope;       /* [B, hd]       cos (hd/2) then sin (hd/2) of each token's position */
 
-    /* Per-thread attention scratch: [n_slots][group * ctx_alloc] f32 probabilities. Grows (the
-     * only allocation a forward call can make) when the context's thread count grew. */
+    /* Per-thread attention scratch, [n_slots] of: probabilities [group * ctx_alloc] then one
+     * block's partial output [group * hd] (f32). Grows (the only allocation a forward call can
+     * make) when the context's thread count grew. */
     float *att_scratch;
     int n_slots;
 };

@@ -9,10 +9,19 @@
 
 #include "model.h"
 
-/* RMSNorm as ggml computes it (BITNET_SPEC 1.5). y may alias x. */
+/* RMSNorm as ggml computes it (BITNET_SPEC 1.5): f32 squares summed in double (here in four
+ * interleaved partial sums, k % 4 == 0: the double total can differ from a sequential sum only
+ * in its last bits, which the cast of the mean to float removes), mean cast to float,
+ * scale = 1/sqrtf(mean + eps), then (x * scale) * gain in f32. y may alias x. */
 static void rms_norm(const float *x, const float *gain, int64_t k, float eps, float *y) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < k; i++) sum += (double)(x[i] * x[i]);
+    double part[4] = {0.0, 0.0, 0.0, 0.0};
+    for (int64_t i = 0; i < k; i += 4) {
+        part[0] += (double)(x[i] * x[i]);
+        part[1] += (double)(x[i + 1] * x[i + 1]);
+        part[2] += (double)(x[i + 2] * x[i + 2]);
+        part[3] += (double)(x[i + 3] * x[i + 3]);
+    }
+    const double sum = (part[0] + part[1]) + (part[2] + part[3]);
     const float mean = (float)(sum / (double)k);
     const float scale = 1.0f / sqrtf(mean + eps);
     for (int64_t i = 0; i < k; i++) {
@@ -121,8 +130,9 @@ static void rope_store_task(void *arg, int64_t t, int thread_index) {
         rope_neox(k + g * hd, cs, hd);
         uint16_t *kd = m->k_cache + (kv_index * dm->ctx_alloc + p) * dm->hd_pad; /* pad stays 0 */
         for (int64_t i = 0; i < hd; i++) kd[i] = bn_f32_to_f16_scalar(k[g * hd + i]);
-        uint16_t *vd = m->v_cache + kv_index * hd * dm->ctx_alloc + p;
-        for (int64_t i = 0; i < hd; i++) vd[i * dm->ctx_alloc] = bn_f32_to_f16_scalar(v[g * hd + i]);
+        uint16_t *vd = m->v_cache + (kv_index * dm->ctx_alloc + p / BN_MODEL_V_BLOCK * BN_MODEL_V_BLOCK) * hd
+                       + p % BN_MODEL_V_BLOCK;            /* block of p, column p % V_BLOCK */
+        for (int64_t i = 0; i < hd; i++) vd[i * BN_MODEL_V_BLOCK] = bn_f32_to_f16_scalar(v[g * hd + i]);
     }
 }
 

@@ -259,7 +259,7 @@ def test_odd_head_dim_is_refused_by_the_library(ctx):
 def test_memory_facts(small, ctx):
     config = native_config(small, max_context=100, max_batch=16)
     model = NativeModel(ctx, config, _layers(small), small.token_embd, small.output_norm)
-    hd, ctx_alloc = small.head_dim, 128          # 100 positions rounded up to 32
+    hd, ctx_alloc = small.head_dim, 128          # 100 positions rounded up to 128
     expected_kv = 2 * small.n_layers * small.n_kv_heads * ctx_alloc * (hd + hd)
     assert model.kv_bytes == expected_kv
     assert model.head_bytes == 0
