@@ -191,6 +191,9 @@ static int cpu_can_run(const char *name, const char **why) {
         return avx2;
     }
     if (strcmp(name, "avx512") == 0) {
+#ifdef BN_EMULATED_AVX512
+        return 1; /* built against SIMDe's portable AVX-512 (tests/native/test_avx512_emulated.py) */
+#endif
         *why = "CPU lacks avx512f/bw/vl/vnni (or avx2/fma/f16c)";
         return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
