@@ -14,7 +14,7 @@ struct bn_ctx {
     bn_mutex op_lock;            /* one operation (or reconfiguration) at a time */
 };
 
-/* Split rows [0, m) into tasks for the pool: about 8 tasks per thread, multiples of 16 rows. */
+/* Split rows [0, m) into tasks for the pool: about 2 tasks per thread, multiples of 16 rows. */
 int64_t bn_rows_per_task(const bn_ctx *ctx, int64_t m);
 
 /* a * b into *out when both are >= 0 and the product stays below 2^62; 0 on overflow. */
