@@ -84,12 +84,14 @@ def print_report(r: ModelBenchReport) -> None:
           f"head {b.head / MB:,.1f} MB ({head}) + KV cache {b.kv_cache / MB:,.2f} MB "
           f"({b.kv_positions:g} positions on average)")
     m = r.memory_estimate
-    where = f"after generating at position {r.context}" if r.rss_context_filled else "after the tg run"
+    where = f"with all {r.context} context positions filled" if r.rss_context_filled else "after the tg run"
     print(f"load (warm page cache): {r.load_seconds:.2f} s (first load {r.first_load_seconds:.2f} s)")
-    print(f"resident memory {where}: {r.rss_bytes / MIB:,.0f} MiB (before loading {r.rss_before_load_bytes / MIB:,.0f}, "
-          f"after loading {r.rss_after_load_bytes / MIB:,.0f}); "
-          f"estimate {m['total'] / MIB:,.0f} MiB = weights {m['weights'] / MIB:,.0f} + KV cache "
-          f"{m['kv_cache'] / MIB:,.0f} + scratch {m['scratch'] / MIB:,.0f} + fast head {m['fast_head'] / MIB:,.0f}")
+    print(f"resident memory {where}: {r.rss_bytes / MIB:,.0f} MiB, of which {r.rss_file_backed_bytes / MIB:,.0f} "
+          f"file-backed (mapped model pages, reclaimable); before loading {r.rss_before_load_bytes / MIB:,.0f}, "
+          f"after loading {r.rss_after_load_bytes / MIB:,.0f}")
+    print(f"memory estimate (runtime.memory): {m['total'] / MIB:,.0f} MiB = weights read {m['weights'] / MIB:,.0f} "
+          f"+ KV cache {m['kv_cache'] / MIB:,.0f} + scratch {m['scratch'] / MIB:,.0f} "
+          f"+ fast head {m['fast_head'] / MIB:,.0f}")
     if lc is not None:
         print(f"llama.cpp {lc.version} (threads: {lc.threads}): {lc.note}; load {lc.load_seconds:.2f} s")
     else:

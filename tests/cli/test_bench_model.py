@@ -54,6 +54,7 @@ def test_load_time_and_memory(tiny_report):
     assert m["kv_cache"] == r["context"] * 2 * 2 * 128 * 2      # 512 positions of tiny's f16 K and V
     assert r["rss_context_filled"] and r["context"] == 512
     assert r["rss_bytes"] >= r["rss_after_load_bytes"] > r["rss_before_load_bytes"] > 0
+    assert 0 <= r["rss_file_backed_bytes"] <= r["rss_bytes"]
 
 
 def test_llama_cpp_ran_beside_us_when_importable(tiny_report):
