@@ -128,8 +128,10 @@ BN_API int bn_i8_matmul(bn_ctx *ctx, const int8_t *w, size_t w_len, const float 
                         int64_t m, int64_t k, const int8_t *q, size_t q_len, const float *scales,
                         int64_t n_tokens, float *y, size_t y_len);
 
-/* Per-row symmetric int8 quantization of f16 rows (for the fast head):
- * d = max|w| / 127 (f32), out = rne(w / d) in [-127, 127], row_scales[r] = d (0 rows give 0). */
+/* Per-row symmetric int8 quantization of f16 rows (for the fast head): amax = max|w| over the
+ * finite values (f32), out = rne(w * (127 / amax)) clamped to [-127, 127], row_scales[r] =
+ * amax / 127 (rows of zeros give 0 and zeros). The multiply (not a divide per element) is part of
+ * the definition: results at rounding ties depend on it. */
 BN_API int bn_quantize_rows_i8(bn_ctx *ctx, const uint16_t *w, size_t w_len, int64_t m, int64_t k,
                                int8_t *out, size_t out_len, float *row_scales);
 

@@ -141,6 +141,22 @@ class GGUFFile:
         except KeyError:
             raise ModelFormatError(f"{self.path}: the model has no tensor '{name}'") from None
 
+    def release_pages(self, name: str) -> bool:
+        """Drop a tensor's pages from this process's resident set (madvise DONTNEED).
+
+        For a tensor read once (e.g. the f16 embedding after an int8 copy was built from it): the
+        data stays valid and is faulted back in from the page cache if read again. Returns False
+        where the OS offers no such advice or the file is not memory-mapped."""
+        info = self.tensor(name)
+        if not isinstance(self._buf, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
+            return False
+        page = mmap.PAGESIZE
+        start = -(-info.file_offset // page) * page
+        end = (info.file_offset + info.nbytes) // page * page
+        if end > start:
+            self._buf.madvise(mmap.MADV_DONTNEED, start, end - start)
+        return True
+
     def close(self) -> None:
         """Unmap the file. Views handed out earlier keep the mapping alive until they are freed."""
         buf, self._buf = self._buf, None

@@ -78,6 +78,10 @@ class BitNetModel:
             chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)
             weights = load_weights(g, spec)
             native = NativeModel.from_model_weights(ctx, weights, context, options.max_batch, head)
+            if head == "i8":
+                # Building the int8 head read the whole f16 head; from now on only the embedding
+                # rows of tokens seen are read, so give the rest back to the page cache.
+                g.release_pages("output.weight" if weights.output is not None else "token_embd.weight")
         except BaseException:
             g.close()
             raise

@@ -1,0 +1,49 @@
+"""Fast mode gives the f16 head's pages back after building the int8 copy from them."""
+import sys
+
+import numpy as np
+import pytest
+
+from bitnet_desktop.engine.gguf import open_gguf
+from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions
+from tests.engine.runtime.gguf_files import synth
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+
+
+def mapped_rss(path) -> int:
+    """Resident bytes of this process's mappings of `path` (from /proc/self/smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            if "-" in line.split(" ", 1)[0]:
+                inside = line.rstrip().endswith(str(path))
+            elif inside and line.startswith("Rss:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+@linux_only
+def test_release_pages_drops_a_tensor_and_keeps_its_data(tmp_path):
+    path = synth(tmp_path, shape="small")
+    with open_gguf(path) as g:
+        embd = g.tensors["token_embd.weight"]
+        checksum = int(embd.data.astype(np.uint64).sum())
+        before = mapped_rss(path)
+        assert g.release_pages("token_embd.weight")
+        after = mapped_rss(path)
+        assert before - after >= embd.nbytes - 2 * 4096
+        assert int(embd.data.astype(np.uint64).sum()) == checksum  # faulted back in, unchanged
+
+
+@linux_only
+def test_fast_mode_does_not_keep_the_f16_head_resident(tmp_path):
+    path = synth(tmp_path, shape="small")
+    with open_gguf(path) as g:
+        head_bytes = g.tensors["token_embd.weight"].nbytes
+    model = BitNetModel.load(path, LoadOptions(head="fast", context_length=64))
+    try:
+        model.native.forward([1, 2, 3], 0)
+        assert mapped_rss(path) < (path.stat().st_size - head_bytes) + 64 * 4096
+    finally:
+        model.close()
