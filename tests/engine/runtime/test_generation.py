@@ -105,7 +105,9 @@ def test_cancel_from_another_thread_stops_the_generation(model):
         if isinstance(event, TokenEvent):
             seen.append(event)
             if len(seen) == 3:
-                threading.Thread(target=generator.cancel).start()
+                canceller = threading.Thread(target=generator.cancel)
+                canceller.start()
+                canceller.join()  # a late cancel would otherwise hit the next generation
         else:
             done = event
     assert done.reason == "cancelled" and 3 <= len(seen) < 200
