@@ -19,9 +19,8 @@ from ..formats.tl import refuse_lut_format
 from ..gguf import GGUFFile, TensorInfo
 from ..native import i2s_pack
 from .model_spec import ModelSpec
+from .native_model import NORM_NAMES, TERNARY_NAMES, NativeModelConfig
 
-TERNARY_NAMES = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
-NORM_NAMES = ("attn_norm", "attn_sub_norm", "ffn_norm", "ffn_sub_norm")
 LUT_TYPES = ("TL1", "TL2")
 
 
@@ -54,11 +53,9 @@ class ModelWeights:
     notes: list[str] = field(default_factory=list)
 
 
-def _expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, int]]:
-    d, kv, f = spec.d_model, spec.kv_width, spec.d_ffn
-    return {"attn_q": (d, d), "attn_k": (kv, d), "attn_v": (kv, d), "attn_output": (d, d),
-            "ffn_gate": (f, d), "ffn_up": (f, d), "ffn_down": (d, f),
-            "attn_norm": (d,), "attn_sub_norm": (d,), "ffn_norm": (d,), "ffn_sub_norm": (f,)}
+def _expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
+    config = NativeModelConfig.from_spec(spec)
+    return {**config.ternary_shapes(), **{name: (n,) for name, n in config.norm_lengths().items()}}
 
 
 class _Builder:
