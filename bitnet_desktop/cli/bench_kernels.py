@@ -24,7 +24,8 @@ def register(sub) -> None:
 
 
 def _fmt(v, spec):
-    return "-" if v is None else format(v, spec)
+    """`v` formatted by `spec`, or a dash of the same width when there is no value."""
+    return format(v, spec) if v is not None else "-".rjust(int(spec.split(".")[0]))
 
 
 def run(args) -> int:
@@ -52,6 +53,6 @@ def run(args) -> int:
         print(f"{r.kernel:8} {r.op:4} {r.shape:20} {f'{r.m}x{r.k}':>13} {r.gemv_ms:9.3f} "
               f"{r.gemv_gbps:7.1f} {r.gemv_fraction_of_bandwidth:6.0%} {_fmt(r.gemm_ms, '9.2f')} "
               f"{_fmt(r.gemm_gmacs, '8.1f')} {_fmt(r.gemm_gmacs_per_thread, '8.1f')} "
-              f"{_fmt(r.gemm_vs_bitnet_cpp_per_thread, '7.2f') + ('x' if r.gemm_ms else ''):>8}"
+              f"{_fmt(r.gemm_vs_bitnet_cpp_per_thread, '7.2f') + ('x' if r.gemm_ms is not None else ' '):>8}"
               + (f"  ({r.note})" if r.note else ""))
     return 0

@@ -20,7 +20,7 @@ def register(sub) -> None:
     src.add_argument("--text", help="UTF-8 text file")
     src.add_argument("--tokens", help="file of token ids separated by commas or whitespace")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(run=run, ctx=None)
+    p.set_defaults(run=run)
 
 
 def _read(path: str) -> str:
