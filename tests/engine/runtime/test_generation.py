@@ -68,8 +68,7 @@ def test_stop_string_is_never_shown(model):
     ids = model.tokenizer.encode("Hello")
     _, plain = run(fresh(model), ids, temperature=0, max_tokens=20)
     stop = plain.text[len(plain.text) // 2: len(plain.text) // 2 + 3]
-    assume = stop.strip() and stop in plain.text
-    if not assume:
+    if not stop.strip():
         pytest.skip("the greedy text has no 3-character stretch to use as a stop string")
     tokens, done = run(fresh(model), ids, temperature=0, max_tokens=20, stop=(stop,))
     assert done.reason == "stop_string"
