@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* BN_CDEF_BEGIN */
-#define BN_ABI_VERSION 1
+#define BN_ABI_VERSION 2
 
 typedef enum {
     BN_OK = 0,
@@ -209,6 +209,7 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
 #define BN_ERR_TOKEN_RANGE 21   /* a token id is outside [0, vocab) */
 #define BN_ERR_POSITION 22      /* pos (or a truncation length) is negative or past the cached positions */
 #define BN_ERR_CONTEXT_FULL 23  /* pos + n_tokens would exceed the model's max_context */
+#define BN_ERR_IO 24            /* a file could not be opened or read */
 
 #define BN_ACT_RELU2 0          /* relu(gate)^2 * up: arch bitnet-b1.58 / bitnet-25 (2B-4T) */
 #define BN_ACT_SILU 1           /* silu(gate) * up: arch bitnet (1bitLLM) */
@@ -289,6 +290,16 @@ BN_API void bn_model_free(bn_model *m);
  * how many positions), the logits buffer then has unspecified contents. */
 BN_API int bn_model_forward(bn_model *m, const int32_t *tokens, int64_t n_tokens, int64_t pos,
                             float *logits, size_t logits_len, int logits_mode);
+
+/* Makes the model read embedding rows from a file (token_embd's f16 table at byte `offset` of
+ * `path`, UTF-8) with positional reads instead of from the tok_embd pointer, which it then no
+ * longer reads. For a mapped model whose head does not read the embedding (BN_HEAD_I8, or an
+ * untied output): unmapping or releasing those pages keeps only the int8 head resident, not the
+ * f16 table. Checks the file's size and that its first and last rows equal tok_embd's (a wrong
+ * path or offset is BN_ERR_BAD_VALUE). Results are unchanged. A read failure during a forward
+ * call returns BN_ERR_IO with the cache holding the chunks that completed. */
+BN_API int bn_model_embedding_from_file(bn_model *m, const char *path, uint64_t offset,
+                                        char *error, size_t error_len);
 
 BN_API int64_t bn_model_kv_length(const bn_model *m);           /* cached positions, -1 if m is NULL */
 BN_API int bn_model_truncate(bn_model *m, int64_t n_positions); /* keep positions [0, n) */

@@ -23,6 +23,7 @@ const char *bn_status_string(int status) {
     case BN_ERR_TOKEN_RANGE: return "a token id is outside the vocabulary";
     case BN_ERR_POSITION: return "the position is negative or past the cached positions";
     case BN_ERR_CONTEXT_FULL: return "the tokens do not fit in the model's context (max_context)";
+    case BN_ERR_IO: return "a file could not be read";
     default: return "unknown status";
     }
 }

@@ -274,6 +274,8 @@ void bn_model_free(bn_model *m) {
     free(m->v_cache);
     bn_aligned_free(m->chunk_block);
     bn_aligned_free(m->att_scratch);
+    bn_file_close(m->embd_file);
+    free(m->embd_rows);
     free(m);
 }
 

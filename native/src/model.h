@@ -7,6 +7,7 @@
 #define BN_MODEL_H
 
 #include "context.h"
+#include "file_read.h"
 
 /* One ternary weight as the forward pass uses it. */
 typedef struct {
@@ -52,6 +53,10 @@ struct bn_model {
     const float *output_norm;   /* [d] (caller's) */
     int8_t *head_i8;            /* BN_HEAD_I8: int8 [vocab, d] (owned) */
     float *head_i8_scales;      /* BN_HEAD_I8: [vocab] per-row scales (owned) */
+    bn_file *embd_file;         /* when set (bn_model_embedding_from_file), embedding rows are read
+                                   from this file instead of tok_embd (owned) */
+    uint64_t embd_offset;       /* byte offset of token_embd in embd_file */
+    uint16_t *embd_rows;        /* [B, d] f16: the rows read for the current chunk (owned) */
 
     uint16_t *k_cache;          /* f16 [n_layers][n_kv][ctx_alloc][hd_pad] */
     uint16_t *v_cache;          /* f16 [n_layers][n_kv][ctx_alloc / V_BLOCK][hd][V_BLOCK]:
@@ -93,6 +98,17 @@ int bn_model_reserve_threads(bn_model *m, int n_threads);
 
 /* Formats a message into err (when not NULL) and returns status. */
 int bn_model_fail(char *err, size_t err_len, int status, const char *fmt, ...);
+
+/* ---- model_embedding.c ---- */
+
+/* With an embedding file set, reads the rows of tokens[0..n) into m->embd_rows (BN_ERR_IO when
+ * the file cannot be read); otherwise does nothing. */
+int bn_model_read_embedding_rows(bn_model *m, const int32_t *tokens, int64_t n);
+
+/* Row t of the current chunk's embeddings (f16 [d]). */
+static inline const uint16_t *bn_model_embedding_row(const bn_model *m, const int32_t *tokens, int64_t t) {
+    return m->embd_file ? m->embd_rows + t * m->dm.d : m->tok_embd + (int64_t)tokens[t] * m->dm.d;
+}
 
 /* ---- model_matmul.c ---- */
 

@@ -62,7 +62,7 @@ static void embed_task(void *arg, int64_t t, int thread_index) {
     const token_job *j = (const token_job *)arg;
     bn_model *m = j->m;
     const int64_t d = m->dm.d, hd = m->dm.hd, half = hd / 2;
-    const uint16_t *row = m->tok_embd + (int64_t)j->tokens[t] * d;
+    const uint16_t *row = bn_model_embedding_row(m, j->tokens, t);
     float *x = m->x + t * d;
     for (int64_t i = 0; i < d; i++) x[i] = bn_f16_to_f32_scalar(row[i]);
     /* RoPE angles of this position, shared by every layer: theta_0 = p, theta_{i+1} = theta_i * beta. */
@@ -175,6 +175,8 @@ static int run_chunk(bn_model *m, const int32_t *tokens, int64_t n, int64_t pos,
     job.kt = m->ctx->kt;
     job.tokens = tokens;
     job.pos = pos;
+    const int status = bn_model_read_embedding_rows(m, tokens, n);
+    if (status != BN_OK) return status;
     bn_pool_run(pool, embed_task, &job, n);
 
     for (int64_t l = 0; l < dm->n_layers; l++) {

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from bitnet_desktop.engine.native import cpu_info
+from bitnet_desktop.engine.native._loader import EXPECTED_ABI_VERSION
 
 
 def run_cli(*args, env_extra=None):
@@ -21,7 +22,7 @@ def test_info_json_matches_the_probe():
     assert data["cpu"]["features"] == list(info.features)
     assert data["cpu"]["supported_kernels"] == list(info.supported_kernels)
     assert data["kernel"]["chosen"] == info.best_kernel
-    assert data["versions"]["libbitnet_abi"] == 1
+    assert data["versions"]["libbitnet_abi"] == EXPECTED_ABI_VERSION
     assert data["threads"] >= 1
 
 

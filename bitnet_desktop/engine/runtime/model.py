@@ -41,6 +41,20 @@ class LoadOptions:
     bitnet_cpp_chat: bool = False    # render bitnet.cpp's chat string instead of the training one
 
 
+def _keep_only_needed_pages(g, native: NativeModel, head: str, tied: bool) -> None:
+    """Unless the head reads the f16 embedding (exact mode, tied), only the rows of tokens seen
+    are needed: read those from the file and give the table's mapped pages back, as well as an
+    untied f16 output that served only to build the int8 head. Through the mapping, scattered
+    row lookups would fault nearly the whole table back in (large page-cache folios)."""
+    embd = g.tensors["token_embd.weight"]
+    if head == "i8" and not tied:
+        g.release_pages("output.weight")
+    if head == "f16" and tied or embd.type.name != "F16":
+        return  # the head streams the table, or the table was converted to a private F16 copy
+    native.read_embedding_from_file(g.path, embd.file_offset)
+    g.release_pages("token_embd.weight")
+
+
 class BitNetModel:
     def __init__(self, path, spec: ModelSpec, gguf, tokenizer, chat_format, ctx, native,
                  memory: MemoryEstimate, load_seconds: float, head: str):
@@ -78,10 +92,7 @@ class BitNetModel:
             chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)
             weights = load_weights(g, spec)
             native = NativeModel.from_model_weights(ctx, weights, context, options.max_batch, head)
-            if head == "i8":
-                # Building the int8 head read the whole f16 head; from now on only the embedding
-                # rows of tokens seen are read, so give the rest back to the page cache.
-                g.release_pages("output.weight" if weights.output is not None else "token_embd.weight")
+            _keep_only_needed_pages(g, native, head, tied=weights.output is None)
         except BaseException:
             g.close()
             raise

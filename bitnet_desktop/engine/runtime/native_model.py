@@ -30,6 +30,7 @@ the offending tensor or field).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -51,6 +52,7 @@ BN_ERR_WEIGHT_SIZE = 20
 BN_ERR_TOKEN_RANGE = 21
 BN_ERR_POSITION = 22
 BN_ERR_CONTEXT_FULL = 23
+BN_ERR_IO = 24
 
 
 class WeightSizeError(ShapeError):
@@ -73,12 +75,17 @@ class ContextFullError(KernelError):
     """The tokens would run past the model's KV cache length (max_context)."""
 
 
+class ModelFileReadError(KernelError, OSError):
+    """The model file could not be opened or read (moved, deleted, truncated, or a disk error)."""
+
+
 _MODEL_EXCEPTIONS = {
     BN_ERR_BAD_VALUE: ModelConfigError,
     BN_ERR_WEIGHT_SIZE: WeightSizeError,
     BN_ERR_TOKEN_RANGE: TokenRangeError,
     BN_ERR_POSITION: PositionError,
     BN_ERR_CONTEXT_FULL: ContextFullError,
+    BN_ERR_IO: ModelFileReadError,
 }
 
 
@@ -254,6 +261,7 @@ class NativeModel:
         _check(status, "creating the native model", ffi.string(err).decode("utf-8", "replace"))
         self._keep = keep
         self._model = ffi.gc(out[0], lib.bn_model_free)
+        self._embedding_file: str | None = None
 
     # ---- alternative constructors ----
 
@@ -295,6 +303,22 @@ class NativeModel:
         _check(lib.bn_model_memory_estimate(config._to_native(ffi), int(threads), out, out + 1, out + 2),
                "estimating the model's memory")
         return {"kv": int(out[0]), "scratch": int(out[1]), "head": int(out[2])}
+
+    def read_embedding_from_file(self, path: str | os.PathLike, offset: int) -> None:
+        """Read embedding rows from `path` (token_embd's f16 table at byte `offset`) instead of
+        through token_embd's pages, which the model then no longer touches: the caller can give
+        those pages back (GGUFFile.release_pages) when the head does not read them (fast mode,
+        or an untied output). Checks that the file holds this model's token_embd."""
+        ffi = self._ffi
+        err = ffi.new("char[]", 512)
+        _check(self._lib.bn_model_embedding_from_file(self._model, os.fsencode(path), int(offset), err, len(err)),
+               "reading the embedding from the model file", ffi.string(err).decode("utf-8", "replace"))
+        self._embedding_file = os.fspath(path)
+
+    @property
+    def embedding_file(self) -> str | None:
+        """The file embedding rows are read from, or None when they are read from token_embd."""
+        return self._embedding_file
 
     # ---- running ----
 

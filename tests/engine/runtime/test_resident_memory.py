@@ -1,4 +1,5 @@
-"""Fast mode gives the f16 head's pages back after building the int8 copy from them."""
+"""Fast mode gives the f16 head's pages back after building the int8 copy from them, and the
+embedding table stays out of the resident set whenever the head does not stream it."""
 import sys
 
 import numpy as np
@@ -36,14 +37,35 @@ def test_release_pages_drops_a_tensor_and_keeps_its_data(tmp_path):
         assert int(embd.data.astype(np.uint64).sum()) == checksum  # faulted back in, unchanged
 
 
+def look_up_every_row(model) -> None:
+    vocab = model.spec.vocab_size
+    order = np.random.default_rng(0).permutation(vocab)
+    for start in range(0, vocab, 64):
+        model.native.prefill(order[start:start + 64], 0)
+
+
 @linux_only
-def test_fast_mode_does_not_keep_the_f16_head_resident(tmp_path):
+def test_fast_mode_keeps_neither_head_nor_embedding_table_resident(tmp_path):
     path = synth(tmp_path, shape="small")
     with open_gguf(path) as g:
-        head_bytes = g.tensors["token_embd.weight"].nbytes
+        table_bytes = g.tensors["token_embd.weight"].nbytes
     model = BitNetModel.load(path, LoadOptions(head="fast", context_length=64))
     try:
-        model.native.forward([1, 2, 3], 0)
-        assert mapped_rss(path) < (path.stat().st_size - head_bytes) + 64 * 4096
+        look_up_every_row(model)  # through the mapping, this faulted the whole table back in
+        assert mapped_rss(path) < (path.stat().st_size - table_bytes) + 64 * 4096
+    finally:
+        model.close()
+
+
+@linux_only
+def test_exact_mode_with_an_untied_head_keeps_the_embedding_table_out(tmp_path):
+    path = synth(tmp_path, shape="tiny-untied")
+    with open_gguf(path) as g:
+        table_bytes = g.tensors["token_embd.weight"].nbytes
+    model = BitNetModel.load(path, LoadOptions(head="exact", context_length=64))
+    try:
+        look_up_every_row(model)
+        model.native.forward([1, 2, 3], 0)  # the head streams output.weight, not token_embd
+        assert mapped_rss(path) < (path.stat().st_size - table_bytes) + 64 * 4096
     finally:
         model.close()
