@@ -241,7 +241,7 @@ typedef struct {
     int32_t activation;   /* BN_ACT_* */
     int32_t head_mode;    /* BN_HEAD_* */
     int32_t max_context;  /* KV cache length in positions */
-    int32_t max_batch;    /* tokens per internal chunk (scratch size); e.g. 512 */
+    int32_t max_batch;    /* tokens per internal chunk (scratch size); e.g. 128 */
 } bn_model_config;
 
 /* One ternary [m, k] weight: I2_S bytes (m*k/4 codes + 32-byte tail with alpha, BITNET_SPEC 2.5),

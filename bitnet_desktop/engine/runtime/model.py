@@ -20,7 +20,7 @@ from ..tokenizer import Tokenizer
 from .generator import Generator
 from .memory import MemoryEstimate, check_fits, weight_bytes_read
 from .model_spec import ModelSpec, read_model_spec
-from .native_model import NativeModel, NativeModelConfig
+from .native_model import DEFAULT_MAX_BATCH, NativeModel, NativeModelConfig
 from .weights import load_weights
 
 HEAD_MODES = {"exact": "f16", "fast": "i8", "f16": "f16", "i8": "i8"}
@@ -37,7 +37,7 @@ class LoadOptions:
     context_length: int | None = None  # default: min(DEFAULT_CONTEXT, the model's)
     head: str = DEFAULT_HEAD         # "fast" (int8) or "exact" (f16, bitnet.cpp parity)
     activation: str | None = None    # override for mislabelled files ("relu2" / "silu")
-    max_batch: int = 512             # prompt tokens per native call
+    max_batch: int = DEFAULT_MAX_BATCH  # prompt tokens per internal chunk
     bitnet_cpp_chat: bool = False    # render bitnet.cpp's chat string instead of the training one
 
 

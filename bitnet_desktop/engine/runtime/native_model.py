@@ -46,6 +46,9 @@ NORM_NAMES = ("attn_norm", "attn_sub_norm", "ffn_norm", "ffn_sub_norm")
 ACTIVATIONS = {"relu2": 0, "silu": 1}   # BN_ACT_RELU2 (bitnet-b1.58, bitnet-25), BN_ACT_SILU (bitnet)
 HEAD_MODES = {"f16": 0, "i8": 1}        # BN_HEAD_F16 exact, BN_HEAD_I8 fast
 LOGITS_LAST, LOGITS_ALL, LOGITS_NONE = 0, 1, 2
+# Prompt tokens per internal chunk. The ternary GEMM is as fast at 128 tokens as at 512 (2B-4T,
+# 2 threads: 87 tok/s either way, 85 at 64), and the scratch is 18 MiB instead of 72.
+DEFAULT_MAX_BATCH = 128
 
 BN_ERR_BAD_VALUE = 8
 BN_ERR_WEIGHT_SIZE = 20
@@ -118,11 +121,11 @@ class NativeModelConfig:
     rms_eps: float = 1e-5
     activation: str = "relu2"   # "relu2" for bitnet-b1.58 / bitnet-25, "silu" for bitnet
     max_context: int = 4096     # KV cache length (positions)
-    max_batch: int = 512        # tokens per internal chunk (scratch size)
+    max_batch: int = DEFAULT_MAX_BATCH  # tokens per internal chunk (scratch size)
     head: str = "f16"           # "f16" exact (bitnet.cpp parity) or "i8" fast
 
     @classmethod
-    def from_spec(cls, spec: Any, max_context: int | None = None, max_batch: int = 512,
+    def from_spec(cls, spec: Any, max_context: int | None = None, max_batch: int = DEFAULT_MAX_BATCH,
                   head: str = "f16") -> "NativeModelConfig":
         """From an object with ModelSpec's fields (n_layers, d_model, n_heads, n_kv_heads,
         head_dim, d_ffn, vocab_size, rope_theta, rms_eps, activation, context_length)."""
@@ -288,7 +291,7 @@ class NativeModel:
 
     @classmethod
     def from_model_weights(cls, ctx: KernelContext, weights: Any, max_context: int | None = None,
-                           max_batch: int = 512, head: str = "f16") -> "NativeModel":
+                           max_batch: int = DEFAULT_MAX_BATCH, head: str = "f16") -> "NativeModel":
         """From an object shaped like runtime.weights.ModelWeights (spec, layers with `.ternary`
         and `.norms` dicts, token_embd, output, output_norm)."""
         config = NativeModelConfig.from_spec(weights.spec, max_context, max_batch, head)
