@@ -78,7 +78,11 @@ Vocabulary "gpt2" (Llama-3 style byte-level BPE, `vocab.llama3_vocab`), n_vocab 
                    corpus, `corpus.py`, pre-tokenised with an approximation of the Llama-3 regex);
                    merges are written "left right" (one space), in rank order, and every merge's
                    left, right and concatenation are tokens. tiny/tiny-mha/tiny-untied 300 merges,
-                   small 800, 2b4t all the corpus gives (1813 with the current corpus)
+                   small 800
+    next           when a shape asks for more merges than the corpus gives (1813), as 2b4t does:
+                   derived tokens: words of 2-4 short corpus tokens, each with one merge per
+                   split into two tokens (`derived.py`), filling the vocabulary; 2b4t has
+                   127,744 ordinary tokens and 280,147 merges, like the real model
     up to V-257    filler tokens "<filler_ID>" (ID = the token id), reachable by no merge
     V-256..V-1     the 256 Llama-3 specials: <|begin_of_text|>, <|end_of_text|>,
                    <|reserved_special_token_0..3|>, <|start_header_id|>, <|end_header_id|>,

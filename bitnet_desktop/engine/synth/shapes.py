@@ -23,7 +23,7 @@ class SynthShape:
     rope_theta: float = 500000.0
     rms_eps: float = 1e-5
     tied: bool = True  # False: a separate output.weight
-    n_merges: int | None = None  # BPE merges in the vocabulary; None = all the corpus gives
+    n_merges: int | None = None  # BPE merges in the vocabulary; None = all the corpus gives (see vocab.py)
 
     def __post_init__(self):
         if self.n_embd % self.n_head:
@@ -78,8 +78,18 @@ SHAPES: dict[str, SynthShape] = {
         SynthShape(
             "small", n_embd=512, n_ff=1536, n_layer=3, n_head=8, n_head_kv=2, n_vocab=2048, n_ctx=1024, n_merges=800
         ),
-        # BitNet-b1.58-2B-4T exactly (BITNET_SPEC 1.1).
-        SynthShape("2b4t", n_embd=2560, n_ff=6912, n_layer=30, n_head=20, n_head_kv=5, n_vocab=128256, n_ctx=4096),
+        # BitNet-b1.58-2B-4T exactly (BITNET_SPEC 1.1), with as many merges as its vocabulary.
+        SynthShape(
+            "2b4t",
+            n_embd=2560,
+            n_ff=6912,
+            n_layer=30,
+            n_head=20,
+            n_head_kv=5,
+            n_vocab=128256,
+            n_ctx=4096,
+            n_merges=280_147,
+        ),
     )
 }
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from bitnet_desktop.engine.synth.bpe import bytes_to_unicode, pretokenize_bytelevel, train_bpe
 from bitnet_desktop.engine.synth.corpus import CORPUS
+from bitnet_desktop.engine.synth.derived import derive_tokens_and_merges
 
 # llama.cpp token types
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
@@ -60,15 +61,17 @@ def _filler(i: int, taken: set[str]) -> str:
 
 
 def llama3_vocab(n_vocab: int, n_merges: int | None) -> SynthVocab:
-    """Byte tokens (GPT-2 order), learned merge results, filler, then the 256 Llama-3 specials.
+    """Byte tokens (GPT-2 order), learned merge results, derived tokens, filler, then the 256 Llama-3 specials.
 
-    `n_merges` None takes every merge the corpus gives (as many as fit)."""
+    `n_merges` None takes every merge the corpus gives (as many as fit). More merges than the corpus
+    gives are made up by derived tokens and merges (`derived.py`), which then fill the vocabulary."""
     room = n_vocab - 256 - LLAMA3_N_SPECIAL
     if room < 0:
         raise ValueError(f"a Llama-3 style vocabulary needs at least 512 tokens, got {n_vocab}")
     order, chars = bytes_to_unicode()
     tokens = [chars[b] for b in order]
-    seen = set(tokens)
+    specials = llama3_special_tokens()
+    seen = set(tokens) | set(specials)
     merges: list[str] = []
     for a, b in _bytelevel_merges():
         if n_merges is not None and len(merges) >= n_merges:
@@ -80,9 +83,14 @@ def llama3_vocab(n_vocab: int, n_merges: int | None) -> SynthVocab:
             tokens.append(merged)
             seen.add(merged)
         merges.append(f"{a} {b}")
+    if n_merges is not None and n_merges > len(merges):
+        derived, derived_merges = derive_tokens_and_merges(
+            tokens, seen, room - (len(tokens) - 256), n_merges - len(merges)
+        )
+        tokens += derived
+        merges += derived_merges
     while len(tokens) < n_vocab - LLAMA3_N_SPECIAL:
         tokens.append(_filler(len(tokens), seen))
-    specials = llama3_special_tokens()
     first_special = len(tokens)
     tokens += specials
     types = [NORMAL] * first_special + [CONTROL] * LLAMA3_N_SPECIAL

@@ -1,8 +1,10 @@
 """Synthetic vocabularies: Llama-3 style BPE (ids, specials, merges) and SentencePiece style."""
 
+import time
+
 import pytest
 
-from bitnet_desktop.engine.synth import llama3_special_tokens, llama3_vocab, spm_vocab
+from bitnet_desktop.engine.synth import SHAPES, llama3_special_tokens, llama3_vocab, spm_vocab
 from bitnet_desktop.engine.synth.bpe import bytes_to_unicode, pretokenize_bytelevel, train_bpe
 
 
@@ -48,7 +50,7 @@ def test_llama3_specials_names():
 
 
 def test_2b4t_vocab_ids_land_on_the_real_ones():
-    v = llama3_vocab(128256, None)
+    v = llama3_vocab(128256, SHAPES["2b4t"].n_merges)
     assert len(v) == 128256
     assert (v.bos_id, v.eos_id, v.eot_id) == (128000, 128001, 128009)
     assert v.tokens[128000] == "<|begin_of_text|>" and v.tokens[128001] == "<|end_of_text|>"
@@ -57,16 +59,38 @@ def test_2b4t_vocab_ids_land_on_the_real_ones():
     assert v.token_types[:128000] == [1] * 128000 and v.token_types[128000:] == [3] * 256
     assert v.scores == [0.0] * 128256
     assert v.tokens[220] == "Ġ" and v.tokens[198] == "Ċ" and v.tokens[0] == "!"
-    assert v.n_merges > 1000
+    assert v.n_merges == len(v.merges) == 280_147  # as many as the real model has
+    assert not any(t.startswith("<filler_") for t in v.tokens), "derived tokens fill the vocabulary"
 
 
-@pytest.mark.parametrize("n_vocab,n_merges", [(1024, 300), (2048, 800), (600, None), (128256, None)])
+def test_full_size_vocab_is_quick_to_make_and_deterministic():
+    start = time.perf_counter()
+    v = llama3_vocab(128256, 280_147)
+    assert time.perf_counter() - start < 5
+    assert llama3_vocab(128256, 280_147) == v
+
+
+def test_corpus_merges_come_first_unchanged_in_a_full_size_vocab():
+    corpus_only = llama3_vocab(128256, None)
+    full = llama3_vocab(128256, 280_147)
+    n = corpus_only.n_merges
+    assert full.merges[:n] == corpus_only.merges
+    assert full.tokens[: 256 + n] == corpus_only.tokens[: 256 + n]
+
+
+@pytest.mark.parametrize(
+    "n_vocab,n_merges",
+    [(1024, 300), (2048, 800), (600, None), (128256, None), (128256, 280_147), (4096, 4000), (4096, 9000)],
+)
 def test_llama3_vocab_is_consistent(n_vocab, n_merges):
     v = llama3_vocab(n_vocab, n_merges)
     assert len(v.tokens) == len(v.token_types) == len(v.scores) == n_vocab
     assert len(set(v.tokens)) == n_vocab
-    if n_merges is not None:
+    if n_merges == 9000:  # more than the derived tokens carry (about 2.4 each): as many as they do
+        assert 5000 < len(v.merges) < n_merges and not any(t.startswith("<filler_") for t in v.tokens)
+    elif n_merges is not None:
         assert len(v.merges) == n_merges
+    assert len(set(v.merges)) == len(v.merges)
     ids = {t: i for i, t in enumerate(v.tokens)}
     for m in v.merges:
         a, b = m.split(" ")
