@@ -76,10 +76,12 @@ class Cursor:
         except UnicodeDecodeError as e:
             raise self.fail(what, f"is not valid UTF-8 ({e.reason} at byte {e.start})") from None
 
-    def array(self, dtype: str, count: int, what: str) -> np.ndarray:
-        """`count` fixed-size elements of `dtype` as a numpy copy (count already checked by caller)."""
+    def view(self, dtype: str, count: int, what: str) -> np.ndarray:
+        """`count` fixed-size elements of `dtype` as a read-only numpy view of the buffer, no copy
+        (count already checked by the caller)."""
         itemsize = np.dtype(dtype).itemsize
         self.need(count * itemsize, what)
-        out = np.frombuffer(self.buf, dtype=dtype, count=count, offset=self.pos).copy()
+        out = np.frombuffer(self.buf, dtype=dtype, count=count, offset=self.pos)
+        out.flags.writeable = False
         self.pos += count * itemsize
         return out

@@ -10,15 +10,18 @@ File layout (little-endian, BITNET_SPEC 2.1):
     tensor data: tensor i occupies [data_start + offset_i, + nbytes_i), nbytes from `types.py`
 
 The file is mapped read-only; `TensorInfo.data` is a numpy uint8 view into the mapping (no copy)
-and `TensorInfo.file_offset` is the absolute offset the native engine can map itself.
+and `TensorInfo.file_offset` is the absolute offset the native engine can map itself. Metadata
+arrays are not copied either: numbers are read-only numpy views of the mapping and strings a
+`StringArray` (string_array.py) that decodes an element when it is read, so a vocabulary costs a
+few MiB of offsets instead of tens of MiB of Python objects.
 
 Hostile input: every count, length, offset and size read from the file is checked against the
 bytes that remain before anything is allocated or read. Every problem raises `ModelFormatError`
 whose message names the file, the key or tensor, and what is wrong. Limits enforced besides the
 file size: n_dims <= 4, every dimension >= 1, at most 2^62 elements per tensor, tensor names
 shorter than 64 bytes (ggml's GGML_MAX_NAME), arrays nested at most 8 deep, alignment a power of
-two, no duplicate keys or tensor names, bools 0 or 1, UTF-8 everywhere, at most 2^20 metadata
-entries and 2^20 tensors.
+two, no duplicate keys or tensor names, bools 0 or 1, UTF-8 everywhere (string arrays included,
+checked when the file is opened), at most 2^20 metadata entries and 2^20 tensors.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import numpy as np
 from bitnet_desktop.engine.errors import ModelFormatError
 from bitnet_desktop.engine.gguf.cursor import Cursor
 from bitnet_desktop.engine.gguf.layout import RawTensor, align_up, check_layout, resolve_ambiguous_types
+from bitnet_desktop.engine.gguf.string_array import read_string_array
 from bitnet_desktop.engine.gguf.types import MAX_ELEMENTS, GGMLType, lookup_type
 from bitnet_desktop.engine.gguf.values import (
     MIN_SIZES,
@@ -56,7 +60,6 @@ MAX_KV = 1 << 20  # real models carry tens of keys; this only bounds the work a 
 MAX_TENSORS = 1 << 20
 
 _SCALAR_STRUCTS = {t: struct.Struct(f) for t, f in SCALAR_FORMATS.items()}
-_U64 = struct.Struct("<Q")
 _MIN_KV_BYTES = 8 + 4 + 1  # empty key, value type, smallest value
 _MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8  # empty name, n_dims = 0, type, offset
 
@@ -96,8 +99,12 @@ class GGUFFile:
     """A parsed GGUF file. Use as a context manager, or call `close()` when done.
 
     Attributes: `path`, `version`, `alignment`, `data_start` (absolute offset of the data section),
-    `file_size`, `fields` (key -> typed `GGUFValue`, in file order), `metadata` (key -> plain Python
-    value: int/float/bool/str or nested lists), `tensors` (name -> `TensorInfo`, in file order).
+    `file_size`, `fields` (key -> typed `GGUFValue`, in file order), `metadata` (key -> plain value:
+    int/float/bool/str; for an array a read-only numpy array (numbers, bools), a `StringArray`
+    (strings) or nested lists), `tensors` (name -> `TensorInfo`, in file order).
+
+    Metadata arrays view the mapping like tensor data does: after `close()` they stay readable, and
+    the file stays mapped until the last of them is freed.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -190,7 +197,7 @@ class GGUFFile:
     # -- parsing --------------------------------------------------------------------------------
 
     def _parse(self, buf, size: int) -> None:
-        c = Cursor(buf, size, str(self.path))
+        c = Cursor(memoryview(buf), size, str(self.path))
         self.file_size = size
         magic = c.raw(4, "header")
         if magic != GGUF_MAGIC:
@@ -293,16 +300,16 @@ class GGUFFile:
                 f"array of {count} {elem.name} elements cannot fit in the {c.remaining} bytes left in the file",
             )
         if elem == ValueType.STRING:
-            return GGUFArray(elem, _read_strings(c, count, what))
+            return GGUFArray(elem, read_string_array(c, count, what))
         if elem == ValueType.ARRAY:
             return GGUFArray(elem, [self._read_array(c, f"{what}[{i}]", depth + 1) for i in range(count)])
-        values = c.array(NUMPY_DTYPES[elem], count, what)
+        values = c.view(NUMPY_DTYPES[elem], count, what)
         if elem == ValueType.BOOL:
             bad = np.flatnonzero(values > 1)
             if bad.size:
                 raise c.fail(f"{what}[{bad[0]}]", f"bool value must be 0 or 1, got {values[bad[0]]}")
-            return GGUFArray(elem, values.astype(bool).tolist())
-        return GGUFArray(elem, values.tolist())
+            return GGUFArray(elem, values.view(np.bool_))
+        return GGUFArray(elem, values)
 
     def _read_tensor_info(self, c: Cursor, i: int, seen: set[str]) -> RawTensor:
         name = c.string(f"tensor #{i} name")
@@ -328,32 +335,6 @@ class GGUFFile:
         type_id = c.u32(f"{what} (type)")
         offset = c.u64(f"{what} (offset)")
         return RawTensor(name, tuple(ne), type_id, offset)
-
-
-def _read_strings(c: Cursor, count: int, what: str) -> list[str]:
-    """`count` GGUF strings; a tight loop because vocabularies hold hundreds of thousands."""
-    buf, pos, size = c.buf, c.pos, c.size
-    unpack = _U64.unpack_from
-    out: list[str] = []
-    append = out.append
-    for i in range(count):
-        if size - pos < 8:
-            c.pos = pos
-            c.need(8, f"{what}[{i}] (length)")
-        (n,) = unpack(buf, pos)
-        pos += 8
-        if n > size - pos:
-            c.pos = pos
-            raise c.fail(
-                f"{what}[{i}]", f"string length {n} at offset {pos - 8} is larger than the {size - pos} bytes left"
-            )
-        try:
-            append(buf[pos : pos + n].decode("utf-8"))
-        except UnicodeDecodeError as e:
-            raise c.fail(f"{what}[{i}]", f"is not valid UTF-8 ({e.reason} at byte {e.start})") from None
-        pos += n
-    c.pos = pos
-    return out
 
 
 def open_gguf(path: str | os.PathLike) -> GGUFFile:

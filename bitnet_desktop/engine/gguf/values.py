@@ -12,7 +12,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Sequence
+
+import numpy as np
 
 
 class ValueType(IntEnum):
@@ -76,17 +78,36 @@ INTEGER_RANGES: dict[ValueType, tuple[int, int]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GGUFArray:
-    """An array value. `items` holds Python values, or `GGUFArray`s when elem_type is ARRAY."""
+    """An array value. `items` holds the elements: from the reader, a read-only numpy array viewing the
+    file for numbers and bools, a `StringArray` for strings, a list of `GGUFArray`s for arrays; the
+    writer takes any sequence of Python values as well. Arrays compare equal by type and elements."""
 
     elem_type: ValueType
-    items: list[Any]
+    items: Sequence[Any]
 
-    def to_python(self) -> list[Any]:
+    def to_python(self) -> Any:
+        """`items` as they are (no copy); nested arrays become lists of lists, small in practice."""
         if self.elem_type == ValueType.ARRAY:
-            return [a.to_python() for a in self.items]
-        return list(self.items)
+            return [a._to_list() for a in self.items]
+        return self.items
+
+    def _to_list(self) -> list[Any]:
+        if self.elem_type == ValueType.ARRAY:
+            return [a._to_list() for a in self.items]
+        return _as_list(self.items)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GGUFArray):
+            return NotImplemented
+        return self.elem_type == other.elem_type and _as_list(self.items) == _as_list(other.items)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _as_list(items: Sequence[Any]) -> list[Any]:
+    return items.tolist() if isinstance(items, np.ndarray) else list(items)
 
 
 @dataclass(frozen=True)

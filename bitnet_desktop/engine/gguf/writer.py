@@ -92,7 +92,9 @@ def _encode_array(arr: GGUFArray, key: str) -> bytes:
         return head + b"".join(_encode_array(a, key) for a in arr.items)
     if arr.elem_type in INTEGER_RANGES and len(arr.items):
         lo, hi = INTEGER_RANGES[arr.elem_type]
-        if min(arr.items) < lo or max(arr.items) > hi:
+        items = arr.items
+        low, high = (int(items.min()), int(items.max())) if isinstance(items, np.ndarray) else (min(items), max(items))
+        if low < lo or high > hi:
             raise ValueError(f"metadata '{key}': array values do not fit in {arr.elem_type.name}")
     if arr.elem_type == ValueType.BOOL:
         values = np.array([bool(v) for v in arr.items], dtype=np.uint8)

@@ -91,6 +91,40 @@ def test_every_value_type_round_trips(tmp_path):
         assert g.tensors == {}
 
 
+def test_numeric_arrays_are_read_only_views_of_the_mapped_file(tmp_path):
+    path = write_gguf(
+        tmp_path / "n.gguf",
+        [
+            ("types", V.ARRAY, GGUFArray(V.INT32, [1, 1, 3, -7])),
+            ("flags", V.ARRAY, GGUFArray(V.BOOL, [True, False])),
+            ("scores", V.ARRAY, GGUFArray(V.FLOAT32, [0.0, -1.5])),
+        ],
+    )
+    with open_gguf(path) as g:
+        types, flags, scores = (g.metadata[k] for k in ("types", "flags", "scores"))
+        assert isinstance(types, np.ndarray) and types.dtype == np.dtype("<i4") and types.tolist() == [1, 1, 3, -7]
+        assert flags.dtype == np.bool_ and flags.tolist() == [True, False]
+        assert scores.tolist() == [0.0, -1.5] and len(scores) == 2 and scores[-1] == -1.5
+        for values in (types, flags, scores):
+            assert not values.flags.writeable and not values.flags.owndata
+            with pytest.raises(ValueError):
+                values[0] = 0
+        assert g.fields["types"] == GGUFValue(V.ARRAY, GGUFArray(V.INT32, [1, 1, 3, -7]))
+        assert g.fields["types"] != GGUFValue(V.ARRAY, GGUFArray(V.INT32, [1, 1, 3]))
+        assert g.fields["types"] != GGUFValue(V.ARRAY, GGUFArray(V.INT64, [1, 1, 3, -7]))
+
+
+def test_read_arrays_write_back_unchanged(tmp_path):
+    meta = [
+        ("toks", V.ARRAY, GGUFArray(V.STRING, ["a", "Ġb", "é"])),
+        ("ids", V.ARRAY, GGUFArray(V.UINT64, [0, 2**64 - 1])),
+    ]
+    first = write_gguf(tmp_path / "a.gguf", meta)
+    with open_gguf(first) as g:
+        second = write_gguf(tmp_path / "b.gguf", [(k, v.type, v.value) for k, v in g.fields.items()])
+    assert second.read_bytes() == first.read_bytes()
+
+
 def test_large_string_array_round_trips(tmp_path):
     tokens = [f"tok{i}é" for i in range(20000)]
     path = write_gguf(tmp_path / "v.gguf", [("tokenizer.ggml.tokens", V.ARRAY, GGUFArray(V.STRING, tokens))])
