@@ -11,9 +11,10 @@ File layout (little-endian, BITNET_SPEC 2.1):
 
 The file is mapped read-only; `TensorInfo.data` is a numpy uint8 view into the mapping (no copy)
 and `TensorInfo.file_offset` is the absolute offset the native engine can map itself. Metadata
-arrays are not copied either: numbers are read-only numpy views of the mapping and strings a
-`StringArray` (string_array.py) that decodes an element when it is read, so a vocabulary costs a
-few MiB of offsets instead of tens of MiB of Python objects.
+arrays are not copied either: numbers are a `NumberArray` (number_array.py), a read-only numpy view
+of the mapping used like a list, and strings a `StringArray` (string_array.py) that decodes an
+element when it is read, so a vocabulary costs a few MiB of offsets instead of tens of MiB of
+Python objects.
 
 Hostile input: every count, length, offset and size read from the file is checked against the
 bytes that remain before anything is allocated or read. Every problem raises `ModelFormatError`
@@ -39,6 +40,7 @@ import numpy as np
 from bitnet_desktop.engine.errors import ModelFormatError
 from bitnet_desktop.engine.gguf.cursor import Cursor
 from bitnet_desktop.engine.gguf.layout import RawTensor, align_up, check_layout, resolve_ambiguous_types
+from bitnet_desktop.engine.gguf.number_array import NumberArray
 from bitnet_desktop.engine.gguf.string_array import read_string_array
 from bitnet_desktop.engine.gguf.types import MAX_ELEMENTS, GGMLType, lookup_type
 from bitnet_desktop.engine.gguf.values import (
@@ -100,8 +102,8 @@ class GGUFFile:
 
     Attributes: `path`, `version`, `alignment`, `data_start` (absolute offset of the data section),
     `file_size`, `fields` (key -> typed `GGUFValue`, in file order), `metadata` (key -> plain value:
-    int/float/bool/str; for an array a read-only numpy array (numbers, bools), a `StringArray`
-    (strings) or nested lists), `tensors` (name -> `TensorInfo`, in file order).
+    int/float/bool/str; for an array a `NumberArray` (numbers, bools; `np.asarray` gives the view), a
+    `StringArray` (strings) or nested lists), `tensors` (name -> `TensorInfo`, in file order).
 
     Metadata arrays view the mapping like tensor data does: after `close()` they stay readable, and
     the file stays mapped until the last of them is freed.
@@ -155,11 +157,21 @@ class GGUFFile:
         data stays valid and is faulted back in from the page cache if read again. Returns False
         where the OS offers no such advice or the file is not memory-mapped."""
         info = self.tensor(name)
+        return self._release(info.file_offset, info.file_offset + info.nbytes)
+
+    def release_metadata_pages(self) -> bool:
+        """Drop the pages of the metadata and tensor table from the resident set, as `release_pages`
+        does for a tensor. Worth it once the tokenizer is built: opening the file read every string
+        array to check it (about 8 MiB for a Llama-3 vocabulary) and the merges are not read again;
+        tokens are faulted back in one page at a time as they are decoded."""
+        return self._release(0, self.data_start)
+
+    def _release(self, start: int, end: int) -> bool:
         if not isinstance(self._buf, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
             return False
         page = mmap.PAGESIZE
-        start = -(-info.file_offset // page) * page
-        end = (info.file_offset + info.nbytes) // page * page
+        start = -(-start // page) * page
+        end = end // page * page
         if end > start:
             self._buf.madvise(mmap.MADV_DONTNEED, start, end - start)
         return True
@@ -308,8 +320,8 @@ class GGUFFile:
             bad = np.flatnonzero(values > 1)
             if bad.size:
                 raise c.fail(f"{what}[{bad[0]}]", f"bool value must be 0 or 1, got {values[bad[0]]}")
-            return GGUFArray(elem, values.view(np.bool_))
-        return GGUFArray(elem, values)
+            return GGUFArray(elem, NumberArray(values.view(np.bool_)))
+        return GGUFArray(elem, NumberArray(values))
 
     def _read_tensor_info(self, c: Cursor, i: int, seen: set[str]) -> RawTensor:
         name = c.string(f"tensor #{i} name")

@@ -15,6 +15,7 @@ import array
 import codecs
 import operator
 import struct
+from itertools import chain
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -24,6 +25,7 @@ from bitnet_desktop.engine.gguf.cursor import Cursor
 _U64 = struct.Struct("<Q")
 _DECODE_CHUNK = 1 << 16  # bytes decoded per call while validating: bounds the temporary str
 _HIGH_BITS = np.uint64(0x8080808080808080)
+_ITER_BLOCK = 4096  # elements decoded from one copied block while iterating
 
 
 class StringArray(Sequence[str]):
@@ -47,6 +49,9 @@ class StringArray(Sequence[str]):
         return len(self._offsets) - 1
 
     def __getitem__(self, index):
+        if type(index) is int and 0 <= index < len(self._offsets) - 1:  # the common case, kept short
+            start = self._base + self._offsets[index] + 8
+            return self._buf[start : self._base + self._offsets[index + 1]].tobytes().decode("utf-8")
         if isinstance(index, slice):
             return [self.encoded(i).decode("utf-8") for i in range(*index.indices(len(self)))]
         return self.encoded(index).decode("utf-8")
@@ -63,9 +68,15 @@ class StringArray(Sequence[str]):
         return self._buf[base + self._offsets[i] + 8 : base + self._offsets[i + 1]].tobytes()
 
     def __iter__(self) -> Iterator[str]:
-        buf, base, offsets = self._buf, self._base, self._offsets
-        for i in range(len(offsets) - 1):
-            yield buf[base + offsets[i] + 8 : base + offsets[i + 1]].tobytes().decode("utf-8")
+        return chain.from_iterable(map(self._decode_block, range(0, len(self), _ITER_BLOCK)))
+
+    def _decode_block(self, first: int) -> list[str]:
+        # A block of elements is copied out at once: slicing bytes is cheaper than slicing the memoryview.
+        last = min(len(self), first + _ITER_BLOCK)
+        start = int(self._bounds[first])
+        block = self._buf[self._base + start : self._base + int(self._bounds[last])].tobytes()
+        ends = (self._bounds[first + 1 : last + 1] - start).tolist()
+        return [block[a + 8 : b].decode("utf-8") for a, b in zip([0] + ends, ends)]
 
     def __eq__(self, other) -> bool:
         if isinstance(other, StringArray):

@@ -16,6 +16,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from bitnet_desktop.engine.gguf.number_array import NumberArray
+
 
 class ValueType(IntEnum):
     UINT8 = 0
@@ -80,9 +82,10 @@ INTEGER_RANGES: dict[ValueType, tuple[int, int]] = {
 
 @dataclass(frozen=True, eq=False)
 class GGUFArray:
-    """An array value. `items` holds the elements: from the reader, a read-only numpy array viewing the
-    file for numbers and bools, a `StringArray` for strings, a list of `GGUFArray`s for arrays; the
-    writer takes any sequence of Python values as well. Arrays compare equal by type and elements."""
+    """An array value. `items` holds the elements: from the reader, a `NumberArray` (a read-only numpy
+    view of the file) for numbers and bools, a `StringArray` for strings, a list of `GGUFArray`s for
+    arrays; the writer takes any sequence of Python values as well. Arrays compare equal by type and
+    elements."""
 
     elem_type: ValueType
     items: Sequence[Any]
@@ -107,7 +110,7 @@ class GGUFArray:
 
 
 def _as_list(items: Sequence[Any]) -> list[Any]:
-    return items.tolist() if isinstance(items, np.ndarray) else list(items)
+    return items.tolist() if isinstance(items, (np.ndarray, NumberArray)) else list(items)
 
 
 @dataclass(frozen=True)

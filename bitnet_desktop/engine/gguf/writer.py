@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Sequence, Union
 import numpy as np
 
 from bitnet_desktop.engine.gguf.layout import align_up
+from bitnet_desktop.engine.gguf.number_array import NumberArray
 from bitnet_desktop.engine.gguf.types import GGMLType
 from bitnet_desktop.engine.gguf.values import (
     INTEGER_RANGES,
@@ -90,16 +91,16 @@ def _encode_array(arr: GGUFArray, key: str) -> bytes:
         return head + b"".join(parts)
     if arr.elem_type == ValueType.ARRAY:
         return head + b"".join(_encode_array(a, key) for a in arr.items)
-    if arr.elem_type in INTEGER_RANGES and len(arr.items):
+    items = arr.items.array if isinstance(arr.items, NumberArray) else arr.items
+    if arr.elem_type in INTEGER_RANGES and len(items):
         lo, hi = INTEGER_RANGES[arr.elem_type]
-        items = arr.items
         low, high = (int(items.min()), int(items.max())) if isinstance(items, np.ndarray) else (min(items), max(items))
         if low < lo or high > hi:
             raise ValueError(f"metadata '{key}': array values do not fit in {arr.elem_type.name}")
     if arr.elem_type == ValueType.BOOL:
-        values = np.array([bool(v) for v in arr.items], dtype=np.uint8)
+        values = np.array([bool(v) for v in items], dtype=np.uint8)
     else:
-        values = np.array(arr.items, dtype=NUMPY_DTYPES[arr.elem_type])
+        values = np.asarray(items, dtype=NUMPY_DTYPES[arr.elem_type])
     return head + values.tobytes()
 
 

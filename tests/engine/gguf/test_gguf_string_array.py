@@ -1,6 +1,7 @@
 """String arrays stay the file's bytes (decoded on access) and are still fully checked when the file is opened."""
 
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -131,3 +132,28 @@ def test_truncated_and_oversized_lengths_are_refused():
     oversized = raw[:-12] + struct.pack("<Q", 2**63) + b"defg"
     with pytest.raises(ModelFormatError, match=r"'t'\[1\]: string length 9223372036854775808"):
         GGUFFile.from_bytes(oversized, NAME)
+
+
+def mapped_rss(path) -> int:
+    """Resident bytes of this process's mappings of `path` (Linux: /proc/self/smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            if "-" in line.split(" ", 1)[0]:
+                inside = line.rstrip().endswith(str(path))
+            elif inside and line.startswith("Rss:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+def test_metadata_pages_can_be_released_and_read_again(tmp_path):
+    tokens = [f"token number {i} é" for i in range(100_000)]  # about 2.5 MB of strings
+    path = write_gguf(tmp_path / "v.gguf", [("toks", V.ARRAY, GGUFArray(V.STRING, tokens))])
+    with open_gguf(path) as g:
+        toks = g.metadata["toks"]
+        before = mapped_rss(path)
+        assert before > 2_000_000  # opening the file checked every string
+        assert g.release_metadata_pages()
+        assert mapped_rss(path) < before - 2_000_000
+        assert toks[99_999] == tokens[-1] and list(toks) == tokens
