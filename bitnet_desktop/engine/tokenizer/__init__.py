@@ -6,6 +6,7 @@
     stream = tokenizer.incremental_decoder()                    # generated ids -> complete UTF-8 text
 
 Files: vocabulary.py (metadata -> Vocabulary), pretokenizers.py (split regexes), bpe.py (byte-level merges),
+merge_table.py (BPE merges as a compact hash table), token_index.py (token string -> id without a dict),
 sentencepiece.py (llama.cpp SPM), special_tokens.py (special strings in text), tokenizer.py (the facade),
 incremental_decoder.py (streaming), byte_level.py (GPT-2 byte alphabet).
 """

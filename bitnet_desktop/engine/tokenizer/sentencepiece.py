@@ -15,6 +15,8 @@ from __future__ import annotations
 import heapq
 from typing import Sequence
 
+import numpy as np
+
 from bitnet_desktop.engine.errors import TokenizerError
 
 SPACE_MARK = "\u2581"  # "▁", SentencePiece's visible space
@@ -23,11 +25,13 @@ SPACE_MARK = "\u2581"  # "▁", SentencePiece's visible space
 class SentencePieceEncoder:
     """Score-driven bigram merging over characters, with byte fallback."""
 
-    def __init__(self, tokens: Sequence[str], scores: Sequence[float], *, unknown_id: int | None) -> None:
+    def __init__(self, tokens: Sequence[str], scores: np.ndarray, *, unknown_id: int | None) -> None:
+        # A dict, unlike byte-level BPE's compact tables: the hot loop looks up every candidate pair's text, and
+        # SentencePiece vocabularies (32,000 pieces for Llama-2) cost a few MiB this way.
         self._token_to_id: dict[str, int] = {}
         for token_id, text in enumerate(tokens):
             self._token_to_id[text] = token_id
-        self._scores = scores
+        self._scores = memoryview(np.ascontiguousarray(scores, dtype=np.float64))  # indexing gives Python floats, fast
         self._unknown_id = unknown_id
         # byte value -> id of its "<0xXX>" token (None where the vocabulary has no such token)
         self._byte_ids: list[int | None] = [self._token_to_id.get(f"<0x{b:02X}>") for b in range(256)]

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+import numpy as np
+
 from bitnet_desktop.engine.errors import TokenizerError
 from bitnet_desktop.engine.tokenizer.bpe import BytePairEncoder
 from bitnet_desktop.engine.tokenizer.byte_level import byte_level_to_bytes
@@ -37,7 +39,7 @@ from bitnet_desktop.engine.tokenizer.vocabulary import TokenType, Vocabulary, Vo
 # Token types whose text is markup rather than content; hidden when decoding with skip_special=True.
 _HIDDEN_WHEN_SKIPPING = frozenset({TokenType.CONTROL, TokenType.UNKNOWN})
 # Token types matched in text when parse_special=True.
-_PARSED_AS_SPECIAL = frozenset({TokenType.CONTROL, TokenType.USER_DEFINED, TokenType.UNKNOWN})
+_PARSED_AS_SPECIAL = (TokenType.CONTROL, TokenType.USER_DEFINED, TokenType.UNKNOWN)
 
 
 class Tokenizer:
@@ -46,11 +48,8 @@ class Tokenizer:
     def __init__(self, vocabulary: Vocabulary, *, bitnet_cpp_compat: bool = False) -> None:
         self.vocabulary = vocabulary
         self.bitnet_cpp_compat = bitnet_cpp_compat
-        self._special_matcher = SpecialTokenMatcher(
-            (text, token_id)
-            for token_id, text in enumerate(vocabulary.tokens)
-            if vocabulary.token_type(token_id) in _PARSED_AS_SPECIAL
-        )
+        special_ids = np.flatnonzero(np.isin(vocabulary.token_types, _PARSED_AS_SPECIAL)).tolist()
+        self._special_matcher = SpecialTokenMatcher((vocabulary.tokens[i], i) for i in special_ids)
         self.pre_tokenizer: PreTokenizer | None = None
         self._bpe: BytePairEncoder | None = None
         self._spm: SentencePieceEncoder | None = None
@@ -60,13 +59,14 @@ class Tokenizer:
                 vocabulary.tokens,
                 vocabulary.token_types,
                 vocabulary.merges,
+                vocabulary.index,
                 ignore_merges=self.pre_tokenizer.ignore_merges,
                 unknown_id=vocabulary.unknown_id,
             )
         else:
             self._spm = SentencePieceEncoder(vocabulary.tokens, vocabulary.scores, unknown_id=vocabulary.unknown_id)
-        # token id -> bytes it decodes to when it is shown (None = not computed yet)
-        self._piece_cache: list[bytes | None] = [None] * vocabulary.size
+        # token id -> bytes it decodes to when it is shown, for the tokens shown so far
+        self._piece_cache: dict[int, bytes] = {}
 
     @classmethod
     def from_gguf_metadata(cls, metadata: Mapping[str, Any], *, bitnet_cpp_compat: bool = False) -> "Tokenizer":
@@ -168,7 +168,7 @@ class Tokenizer:
         token_type = self.vocabulary.token_type(token_id)
         if token_type in _HIDDEN_WHEN_SKIPPING:
             return b"" if skip_special else self.vocabulary.tokens[token_id].encode("utf-8")
-        piece = self._piece_cache[token_id]
+        piece = self._piece_cache.get(token_id)
         if piece is None:
             piece = self._piece_bytes(token_id, token_type)
             self._piece_cache[token_id] = piece

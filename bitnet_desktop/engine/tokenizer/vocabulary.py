@@ -1,7 +1,9 @@
 """The tokenizer part of GGUF metadata, parsed and checked once: token strings, types, scores, special ids.
 
-Input is a plain dict (GGUF key -> value, arrays as Python lists) so this module does not depend on the GGUF
-reader. Keys read (all under `tokenizer.ggml.` unless noted):
+Input is a plain mapping (GGUF key -> value) so this module does not depend on the GGUF reader. Arrays may be
+Python lists or what the reader gives: read-only numpy arrays and lazily decoded string sequences viewing the
+mapped file. Token strings and merges are kept as given, not copied; numbers become compact numpy arrays.
+Keys read (all under `tokenizer.ggml.` unless noted):
 
     model             "gpt2" (byte-level BPE) or "llama" (SentencePiece)       required
     tokens            list[str], one per token id                             required
@@ -19,9 +21,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from bitnet_desktop.engine.errors import TokenizerError
+from bitnet_desktop.engine.tokenizer.token_index import TokenIndex
 
 
 class TokenType(enum.IntEnum):
@@ -41,15 +46,15 @@ class VocabularyKind(enum.Enum):
     SENTENCEPIECE = "llama"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Vocabulary:
     """Everything the encoders and decoders need, read from GGUF metadata."""
 
     kind: VocabularyKind
-    tokens: tuple[str, ...]                 # token id -> token string as stored in the GGUF
-    token_types: tuple[int, ...]            # token id -> TokenType value
-    scores: tuple[float, ...]               # token id -> SentencePiece score (0.0 for BPE files)
-    merges: tuple[str, ...]                 # BPE merges "left right", rank = position; empty for SPM
+    tokens: Sequence[str]                   # token id -> token string as stored in the GGUF
+    token_types: np.ndarray                 # token id -> TokenType value (integers, read-only)
+    scores: np.ndarray                      # token id -> SentencePiece score (0.0 for BPE files; read-only)
+    merges: Sequence[str]                   # BPE merges "left right", rank = position; empty for SPM
     bos_id: int | None
     eos_id: int | None
     eot_id: int | None
@@ -59,22 +64,22 @@ class Vocabulary:
     add_eos: bool
     add_space_prefix: bool                  # SentencePiece: prepend " " to the first text fragment
     pre_tokenizer_name: str | None          # `tokenizer.ggml.pre` as stored, None when absent
-    token_to_id: dict[str, int] = field(repr=False, compare=False)
+    index: TokenIndex = field(repr=False)   # token string -> id
 
     @property
     def size(self) -> int:
         return len(self.tokens)
 
     def token_type(self, token_id: int) -> TokenType:
-        value = self.token_types[token_id]
+        value = int(self.token_types[token_id])
         try:
             return TokenType(value)
         except ValueError:
             return TokenType.UNDEFINED
 
     def id_of(self, token_text: str) -> int | None:
-        """The id of a token by its exact vocabulary string, or None."""
-        return self.token_to_id.get(token_text)
+        """The id of a token by its exact vocabulary string (the last one if it is there twice), or None."""
+        return self.index.find(token_text)
 
     @classmethod
     def from_gguf_metadata(cls, metadata: Mapping[str, Any]) -> "Vocabulary":
@@ -92,31 +97,21 @@ class Vocabulary:
         tokens = metadata.get("tokenizer.ggml.tokens")
         if tokens is None or len(tokens) == 0:
             raise TokenizerError("GGUF metadata has no tokenizer.ggml.tokens")
-        if not all(isinstance(t, str) for t in tokens):
+        if isinstance(tokens, str):
             raise TokenizerError("tokenizer.ggml.tokens must be a list of strings")
         n_tokens = len(tokens)
+        index = TokenIndex(tokens)  # also checks that every token is a string
 
-        token_types = metadata.get("tokenizer.ggml.token_type")
-        if token_types is None:
-            token_types = [int(TokenType.NORMAL)] * n_tokens
-        if len(token_types) != n_tokens:
-            raise TokenizerError(
-                f"tokenizer.ggml.token_type has {len(token_types)} entries but there are {n_tokens} tokens"
-            )
-
-        scores = metadata.get("tokenizer.ggml.scores")
-        if scores is None:
-            scores = [0.0] * n_tokens
-        if len(scores) != n_tokens:
-            raise TokenizerError(f"tokenizer.ggml.scores has {len(scores)} entries but there are {n_tokens} tokens")
+        token_types = _numbers("tokenizer.ggml.token_type", metadata, n_tokens, np.int32, TokenType.NORMAL)
+        scores = _numbers("tokenizer.ggml.scores", metadata, n_tokens, np.float32, 0.0)
 
         merges = metadata.get("tokenizer.ggml.merges")
         if kind is VocabularyKind.BYTE_LEVEL_BPE:
             if merges is None:
                 raise TokenizerError("byte-level BPE tokenizer without tokenizer.ggml.merges")
-            if not all(isinstance(m, str) for m in merges):
+            if isinstance(merges, str):  # the BPE encoder checks each element while it builds its table
                 raise TokenizerError("tokenizer.ggml.merges must be a list of 'left right' strings")
-        merges = tuple(merges or ())
+        merges = merges if merges is not None else ()
 
         def optional_id(key: str) -> int | None:
             value = metadata.get(key)
@@ -131,16 +126,12 @@ class Vocabulary:
             value = metadata.get(key)
             return default if value is None else bool(value)
 
-        token_to_id: dict[str, int] = {}
-        for token_id, text in enumerate(tokens):
-            token_to_id[text] = token_id  # a later duplicate wins, as in llama.cpp
-
         is_spm = kind is VocabularyKind.SENTENCEPIECE
         return cls(
             kind=kind,
-            tokens=tuple(tokens),
-            token_types=tuple(int(t) for t in token_types),
-            scores=tuple(float(s) for s in scores),
+            tokens=tokens,
+            token_types=token_types,
+            scores=scores,
             merges=merges,
             bos_id=optional_id("tokenizer.ggml.bos_token_id"),
             eos_id=optional_id("tokenizer.ggml.eos_token_id"),
@@ -151,15 +142,34 @@ class Vocabulary:
             add_eos=flag("tokenizer.ggml.add_eos_token", default=False),
             add_space_prefix=flag("tokenizer.ggml.add_space_prefix", default=True),
             pre_tokenizer_name=metadata.get("tokenizer.ggml.pre"),
-            token_to_id=token_to_id,
+            index=index,
         )
 
 
-def _unknown_id(declared: int | None, token_types: Any) -> int | None:
+def _numbers(key: str, metadata: Mapping[str, Any], n_tokens: int, dtype: type, missing: float) -> np.ndarray:
+    """One number per token, read-only: the reader's array viewed as it is (no copy), a list converted, or
+    `missing` for every token (one value stored, broadcast) when the key is absent."""
+    values = metadata.get(key)
+    if values is None:
+        return np.broadcast_to(np.array(missing, dtype=dtype), (n_tokens,))
+    try:
+        array = np.asarray(values)
+        if array.dtype.kind not in "iuf":
+            array = np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise TokenizerError(f"{key} must be a list of numbers") from None
+    if array.ndim != 1:
+        raise TokenizerError(f"{key} must be a list of numbers")
+    if len(array) != n_tokens:
+        raise TokenizerError(f"{key} has {len(array)} entries but there are {n_tokens} tokens")
+    array = array.view()  # a read-only view, leaving a caller's own array writable
+    array.flags.writeable = False
+    return array
+
+
+def _unknown_id(declared: int | None, token_types: np.ndarray) -> int | None:
     """The declared unknown-token id, else the first token typed UNKNOWN, else None."""
     if declared is not None:
         return declared
-    for token_id, token_type in enumerate(token_types):
-        if int(token_type) == TokenType.UNKNOWN:
-            return token_id
-    return None
+    unknown = np.flatnonzero(token_types == TokenType.UNKNOWN)
+    return int(unknown[0]) if unknown.size else None
