@@ -10,9 +10,19 @@ jinja_format.py (sandboxed GGUF templates), stop_tokens.py (end-of-turn ids), ch
 
 from bitnet_desktop.engine.chat.bitnet_format import BitNetChatFormat, BitNetChatStyle
 from bitnet_desktop.engine.chat.chat_format import BITNET_2B4T_ARCHS, ChatFormat, chat_format_for_model
-from bitnet_desktop.engine.chat.jinja_format import JinjaChatFormat
 from bitnet_desktop.engine.chat.messages import ChatMessage, as_chat_messages
 from bitnet_desktop.engine.chat.stop_tokens import END_OF_TURN_TOKEN_TEXTS, stop_token_ids
+
+
+
+def __getattr__(name: str):
+    # JinjaChatFormat on first use only (see chat_format_for_model).
+    if name == "JinjaChatFormat":
+        from bitnet_desktop.engine.chat.jinja_format import JinjaChatFormat
+
+        return JinjaChatFormat
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BITNET_2B4T_ARCHS",

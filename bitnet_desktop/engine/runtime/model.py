@@ -90,6 +90,7 @@ class BitNetModel:
             check_fits(memory, str(path))
             tokenizer = Tokenizer.from_gguf_metadata(g.metadata)
             chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)
+            g.release_metadata_pages()  # ~8 MiB of vocabulary strings, read once to build the tokenizer
             weights = load_weights(g, spec)
             native = NativeModel.from_model_weights(ctx, weights, context, options.max_batch, head)
             _keep_only_needed_pages(g, native, head, tied=weights.output is None)

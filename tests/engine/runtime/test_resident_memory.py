@@ -1,5 +1,6 @@
 """Fast mode gives the f16 head's pages back after building the int8 copy from them, and the
 embedding table stays out of the resident set whenever the head does not stream it."""
+import subprocess
 import sys
 
 import numpy as np
@@ -69,3 +70,15 @@ def test_exact_mode_with_an_untied_head_keeps_the_embedding_table_out(tmp_path):
         assert mapped_rss(path) < (path.stat().st_size - table_bytes) + 64 * 4096
     finally:
         model.close()
+
+
+def test_a_bitnet_session_never_imports_jinja(tmp_path):
+    # Jinja costs ~9 MiB resident; only models with a GGUF chat template need it.
+    path = synth(tmp_path, shape="tiny", arch="bitnet-b1.58")
+    code = ("import sys\n"
+            "from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions\n"
+            f"m = BitNetModel.load({str(path)!r}, LoadOptions(context_length=64))\n"
+            "m.chat_format.render_ids([{'role': 'user', 'content': 'Hi'}])\n"
+            "assert 'jinja2' not in sys.modules, 'jinja2 was imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
