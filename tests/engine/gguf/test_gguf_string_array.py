@@ -9,6 +9,7 @@ import pytest
 from bitnet_desktop.engine.errors import ModelFormatError
 from bitnet_desktop.engine.gguf import GGUFArray, GGUFFile, ValueType, open_gguf, write_gguf
 from bitnet_desktop.engine.gguf.string_array import StringArray
+from tests.mapped_memory import mapped_rss
 
 V = ValueType
 NAME = "strings.gguf"
@@ -132,18 +133,6 @@ def test_truncated_and_oversized_lengths_are_refused():
     oversized = raw[:-12] + struct.pack("<Q", 2**63) + b"defg"
     with pytest.raises(ModelFormatError, match=r"'t'\[1\]: string length 9223372036854775808"):
         GGUFFile.from_bytes(oversized, NAME)
-
-
-def mapped_rss(path) -> int:
-    """Resident bytes of this process's mappings of `path` (Linux: /proc/self/smaps)."""
-    total, inside = 0, False
-    with open("/proc/self/smaps") as f:
-        for line in f:
-            if "-" in line.split(" ", 1)[0]:
-                inside = line.rstrip().endswith(str(path))
-            elif inside and line.startswith("Rss:"):
-                total += int(line.split()[1]) * 1024
-    return total
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")

@@ -9,20 +9,9 @@ import pytest
 from bitnet_desktop.engine.gguf import open_gguf
 from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions
 from tests.engine.runtime.gguf_files import synth
+from tests.mapped_memory import mapped_rss
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
-
-
-def mapped_rss(path) -> int:
-    """Resident bytes of this process's mappings of `path` (from /proc/self/smaps)."""
-    total, inside = 0, False
-    with open("/proc/self/smaps") as f:
-        for line in f:
-            if "-" in line.split(" ", 1)[0]:
-                inside = line.rstrip().endswith(str(path))
-            elif inside and line.startswith("Rss:"):
-                total += int(line.split()[1]) * 1024
-    return total
 
 
 @linux_only
@@ -45,28 +34,18 @@ def look_up_every_row(model) -> None:
         model.native.prefill(order[start:start + 64], 0)
 
 
+# Fast mode (tied): the int8 head was built from the table, then only rows are needed. Exact
+# mode with an untied head: the head streams output.weight, never token_embd.
 @linux_only
-def test_fast_mode_keeps_neither_head_nor_embedding_table_resident(tmp_path):
-    path = synth(tmp_path, shape="small")
+@pytest.mark.parametrize("shape, head", [("small", "fast"), ("tiny-untied", "exact")])
+def test_the_embedding_table_stays_out_when_the_head_does_not_stream_it(tmp_path, shape, head):
+    path = synth(tmp_path, shape=shape)
     with open_gguf(path) as g:
         table_bytes = g.tensors["token_embd.weight"].nbytes
-    model = BitNetModel.load(path, LoadOptions(head="fast", context_length=64))
+    model = BitNetModel.load(path, LoadOptions(head=head, context_length=64))
     try:
         look_up_every_row(model)  # through the mapping, this faulted the whole table back in
-        assert mapped_rss(path) < (path.stat().st_size - table_bytes) + 64 * 4096
-    finally:
-        model.close()
-
-
-@linux_only
-def test_exact_mode_with_an_untied_head_keeps_the_embedding_table_out(tmp_path):
-    path = synth(tmp_path, shape="tiny-untied")
-    with open_gguf(path) as g:
-        table_bytes = g.tensors["token_embd.weight"].nbytes
-    model = BitNetModel.load(path, LoadOptions(head="exact", context_length=64))
-    try:
-        look_up_every_row(model)
-        model.native.forward([1, 2, 3], 0)  # the head streams output.weight, not token_embd
+        model.native.forward([1, 2, 3], 0)
         assert mapped_rss(path) < (path.stat().st_size - table_bytes) + 64 * 4096
     finally:
         model.close()
