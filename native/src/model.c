@@ -21,8 +21,6 @@ int bn_model_fail(char *err, size_t err_len, int status, const char *fmt, ...) {
     return status;
 }
 
-#define FAIL(status, ...) return bn_model_fail(err, err_len, (status), __VA_ARGS__)
-
 static int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
 
 /* Adds `count` elements of `elem` bytes to a running 64-byte-aligned byte total; 0 on overflow. */

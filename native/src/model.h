@@ -99,6 +99,9 @@ int bn_model_reserve_threads(bn_model *m, int n_threads);
 /* Formats a message into err (when not NULL) and returns status. */
 int bn_model_fail(char *err, size_t err_len, int status, const char *fmt, ...);
 
+/* In functions with `char *err, size_t err_len` parameters: fail with a message. */
+#define FAIL(status, ...) return bn_model_fail(err, err_len, (status), __VA_ARGS__)
+
 /* ---- model_embedding.c ---- */
 
 /* With an embedding file set, reads the rows of tokens[0..n) into m->embd_rows (BN_ERR_IO when

@@ -11,8 +11,6 @@
 
 #include "model.h"
 
-#define FAIL(status, ...) return bn_model_fail(err, err_len, (status), __VA_ARGS__)
-
 /* Row r of the file equals row r of the mapped tok_embd: catches a wrong path or offset. */
 static int row_matches(bn_file *f, uint64_t offset, const uint16_t *tok_embd, int64_t r, int64_t d,
                        uint16_t *buf, int *read_ok) {

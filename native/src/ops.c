@@ -184,11 +184,11 @@ typedef struct {
 static void quantize_rows_i8_task(void *arg, int64_t task, int thread_index) {
     (void)thread_index;
     const rows_i8_job *j = (const rows_i8_job *)arg;
+    const float *f16_value = j->f16_value;
     const int64_t r0 = task * j->rows_per_task;
     const int64_t r1 = r0 + j->rows_per_task < j->m ? r0 + j->rows_per_task : j->m;
     for (int64_t r = r0; r < r1; r++) {
         const uint16_t *row = j->w + r * j->k;
-        const float *f16_value = j->f16_value;
         int8_t *out = j->out + r * j->k;
         float amax = 0.0f;
         for (int64_t i = 0; i < j->k; i++) {
@@ -221,7 +221,7 @@ int bn_quantize_rows_i8(bn_ctx *ctx, const uint16_t *w, size_t w_len, int64_t m,
           BN_ERR_BUFFER_TOO_SMALL);
     BEGIN_OP(ctx);
     /* A table of all 65536 conversions (256 KiB, L2-resident) instead of the branchy bit
-     * manipulation per element: the same values, and 2B-4T's 328 M elements load ~4x faster. */
+     * manipulation per element: the same values (2B-4T fast-mode load, 1 thread: 2.00 -> 1.38 s). */
     float *f16_value = (float *)malloc(65536 * sizeof(float));
     if (!f16_value) {
         END_OP(ctx);
