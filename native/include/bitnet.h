@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* BN_CDEF_BEGIN */
-#define BN_ABI_VERSION 2
+#define BN_ABI_VERSION 3
 
 typedef enum {
     BN_OK = 0,
@@ -170,9 +170,10 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
  * thread pool (one lock acquisition per call, no allocation per call) and writes logits.
  *
  * Ownership: every weight pointer given to bn_model_create must stay valid and unchanged until
- * bn_model_free (a memory-mapped GGUF file or arrays the caller keeps alive); the model never
- * copies or frees them. The context must outlive the model; the model computes with the
- * context's current thread count and kernel variant, and serialises with its other operations.
+ * bn_model_free (a memory-mapped GGUF file or arrays the caller keeps alive; tok_embd only until
+ * bn_model_embedding_from_file succeeds, see there); the model never copies or frees them. The
+ * context must outlive the model; the model computes with the context's current thread count
+ * and kernel variant, and serialises with its other operations.
  *
  * Buffer lengths are element counts of the buffer's own type (bytes for I2_S data, uint16 for
  * f16, floats for f32) and must equal what the shape needs exactly.
@@ -291,14 +292,24 @@ BN_API void bn_model_free(bn_model *m);
 BN_API int bn_model_forward(bn_model *m, const int32_t *tokens, int64_t n_tokens, int64_t pos,
                             float *logits, size_t logits_len, int logits_mode);
 
-/* Makes the model read embedding rows from a file (token_embd's f16 table at byte `offset` of
- * `path`, UTF-8) with positional reads instead of from the tok_embd pointer, which it then no
- * longer reads. For a mapped model whose head does not read the embedding (BN_HEAD_I8, or an
- * untied output): unmapping or releasing those pages keeps only the int8 head resident, not the
- * f16 table. Checks the file's size and that its first and last rows equal tok_embd's (a wrong
- * path or offset is BN_ERR_BAD_VALUE). Results are unchanged. A read failure during a forward
- * call returns BN_ERR_IO with the cache holding the chunks that completed. */
-BN_API int bn_model_embedding_from_file(bn_model *m, const char *path, uint64_t offset,
+/* ggml type ids of the token_embd tables bn_model_embedding_from_file can read. */
+#define BN_GGML_F16 1           /* d * 2 bytes per row */
+#define BN_GGML_Q8_0 8          /* d/32 blocks of 34 bytes per row (d a multiple of 32) */
+#define BN_GGML_Q6_K 14         /* d/256 blocks of 210 bytes per row (d a multiple of 256) */
+
+/* Makes the model read embedding rows from a file (token_embd's table at byte `offset` of `path`,
+ * UTF-8, stored as ggml type `type`: BN_GGML_F16, _Q8_0 or _Q6_K) with positional reads instead
+ * of from the tok_embd pointer. Q8_0 / Q6_K rows are decoded in f32 as ggml does (scale * q;
+ * Q6_K: scale * sub-block scale * q), then rounded to f16 to nearest even. Checks the type
+ * (another one, or a d that is not a multiple of its block, is BN_ERR_BAD_VALUE), the file's size,
+ * and that its first and last rows decode to what the model reads now (tok_embd, or the previous
+ * file): a wrong path, offset or type is BN_ERR_BAD_VALUE and changes nothing. Results are
+ * unchanged. Afterwards the model never reads the tok_embd pointer again, nor the head pointer
+ * when it is tok_embd and the head is BN_HEAD_I8: only a tied BN_HEAD_F16 head keeps reading
+ * that table. So for a mapped table the caller can release its pages (only the int8 head stays
+ * resident) and a converted private copy can be freed. A read failure during a forward call
+ * returns BN_ERR_IO with the cache holding the chunks that completed. */
+BN_API int bn_model_embedding_from_file(bn_model *m, const char *path, uint64_t offset, int type,
                                         char *error, size_t error_len);
 
 BN_API int64_t bn_model_kv_length(const bn_model *m);           /* cached positions, -1 if m is NULL */

@@ -48,15 +48,20 @@ struct bn_model {
     bn_model_config cfg;
     model_dims dm;
     model_layer *layers;        /* [n_layers], pointers into the caller's weights */
-    const uint16_t *tok_embd;   /* f16 [vocab, d] (caller's) */
-    const uint16_t *head_f16;   /* f16 [vocab, d]: output.weight, or tok_embd when tied */
+    const uint16_t *tok_embd;   /* f16 [vocab, d] (caller's); NULL once embd_file is set */
+    const uint16_t *head_f16;   /* f16 [vocab, d]: output.weight, or tok_embd when tied (then
+                                   NULL once embd_file is set in BN_HEAD_I8 mode: unused there) */
     const float *output_norm;   /* [d] (caller's) */
     int8_t *head_i8;            /* BN_HEAD_I8: int8 [vocab, d] (owned) */
     float *head_i8_scales;      /* BN_HEAD_I8: [vocab] per-row scales (owned) */
     bn_file *embd_file;         /* when set (bn_model_embedding_from_file), embedding rows are read
                                    from this file instead of tok_embd (owned) */
     uint64_t embd_offset;       /* byte offset of token_embd in embd_file */
-    uint16_t *embd_rows;        /* [B, d] f16: the rows read for the current chunk (owned) */
+    int embd_type;              /* BN_GGML_F16 / _Q8_0 / _Q6_K: how embd_file stores a row */
+    uint64_t embd_row_bytes;    /* bytes of one stored row (embedding_rows.h) */
+    uint16_t *embd_rows;        /* [B, d] f16: the rows read for the current chunk, then one
+                                   stored row's bytes (embd_raw), in one allocation (owned) */
+    uint8_t *embd_raw;          /* [embd_row_bytes]: the row being decoded, inside embd_rows' block */
 
     uint16_t *k_cache;          /* f16 [n_layers][n_kv][ctx_alloc][hd_pad] */
     uint16_t *v_cache;          /* f16 [n_layers][n_kv][ctx_alloc / V_BLOCK][hd][V_BLOCK]:
@@ -104,8 +109,8 @@ int bn_model_fail(char *err, size_t err_len, int status, const char *fmt, ...);
 
 /* ---- model_embedding.c ---- */
 
-/* With an embedding file set, reads the rows of tokens[0..n) into m->embd_rows (BN_ERR_IO when
- * the file cannot be read); otherwise does nothing. */
+/* With an embedding file set, reads and decodes the rows of tokens[0..n) (ids already checked)
+ * into m->embd_rows (BN_ERR_IO when the file cannot be read); otherwise does nothing. */
 int bn_model_read_embedding_rows(bn_model *m, const int32_t *tokens, int64_t n);
 
 /* Row t of the current chunk's embeddings (f16 [d]). */

@@ -20,9 +20,12 @@ Feeding it (what a GGUF loader does)
 
 Zero copy: the native model keeps pointers into these arrays (memory-mapped GGUF views are
 fine), and this object keeps references to them, so they live as long as the model. Do not
-modify them afterwards. The model itself allocates only its F16 KV cache, scratch buffers for
-`max_batch` tokens and, with `head="i8"`, an int8 copy of the head (vocab*(d+4) bytes) built at
-creation; the `*_bytes` properties report them.
+modify them afterwards. Exception: after `read_embedding_from_file` the native model reads
+token_embd rows from the file (F16, or Q8_0 / Q6_K decoded row by row), and this object drops
+its reference to `token_embd` unless a tied f16 head still reads it, so a converted copy is
+freed once the caller drops it too. The model itself allocates only its F16 KV cache, scratch
+buffers for `max_batch` tokens and, with `head="i8"`, an int8 copy of the head (vocab*(d+4)
+bytes) built at creation; the `*_bytes` properties report them.
 
 Every native status becomes an engine exception carrying the library's message (which names
 the offending tensor or field).
@@ -37,6 +40,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import KernelError, ShapeError
+from ..gguf import type_by_name
 from ..native import KernelContext
 from ..native._loader import load
 from ..native.status import check
@@ -46,6 +50,7 @@ NORM_NAMES = ("attn_norm", "attn_sub_norm", "ffn_norm", "ffn_sub_norm")
 ACTIVATIONS = {"relu2": 0, "silu": 1}   # BN_ACT_RELU2 (bitnet-b1.58, bitnet-25), BN_ACT_SILU (bitnet)
 HEAD_MODES = {"f16": 0, "i8": 1}        # BN_HEAD_F16 exact, BN_HEAD_I8 fast
 LOGITS_LAST, LOGITS_ALL, LOGITS_NONE = 0, 1, 2
+FILE_ROW_TYPES = ("F16", "Q8_0", "Q6_K")  # token_embd types read_embedding_from_file reads
 # Prompt tokens per internal chunk. The ternary GEMM is as fast at 128 tokens as at 512 (2B-4T,
 # 2 threads: 87 tok/s either way, 85 at 64), and the scratch is 18 MiB instead of 72.
 DEFAULT_MAX_BATCH = 128
@@ -254,15 +259,18 @@ class NativeModel:
         embd = _f16_bits(token_embd, "token_embd")
         norm = _f32(output_norm, "output_norm")
         head = _f16_bits(output, "output") if output is not None else None
+        embd_buffer = ffi.from_buffer(embd, require_writable=False)
         err = ffi.new("char[]", 512)
         out = ffi.new("bn_model **")
         status = lib.bn_model_create(
-            ctx.handle, cfg, structs, len(layers), pointer(embd, "uint16_t *"), embd.size,
+            ctx.handle, cfg, structs, len(layers), ffi.cast("uint16_t *", embd_buffer), embd.size,
             pointer(head, "uint16_t *") if head is not None else ffi.NULL,
             head.size if head is not None else 0, pointer(norm, "float *"), norm.size,
             err, len(err), out)
         _check(status, "creating the native model", ffi.string(err).decode("utf-8", "replace"))
         self._keep = keep
+        self._token_embd: Any = embd_buffer  # kept apart: read_embedding_from_file may drop it
+        self._head_reads_token_embd = head is None and config.head == "f16"
         self._model = ffi.gc(out[0], lib.bn_model_free)
         self._embedding_file: str | None = None
 
@@ -307,16 +315,26 @@ class NativeModel:
                "estimating the model's memory")
         return {"kv": int(out[0]), "scratch": int(out[1]), "head": int(out[2])}
 
-    def read_embedding_from_file(self, path: str | os.PathLike, offset: int) -> None:
-        """Read embedding rows from `path` (token_embd's f16 table at byte `offset`) instead of
-        through token_embd's pages, which the model then no longer touches: the caller can give
-        those pages back (GGUFFile.release_pages) when the head does not read them (fast mode,
-        or an untied output). Checks that the file holds this model's token_embd."""
+    def read_embedding_from_file(self, path: str | os.PathLike, offset: int, type_name: str = "F16") -> None:
+        """Read embedding rows from `path` (token_embd's table at byte `offset`, stored as
+        `type_name`: F16, Q8_0 or Q6_K, decoded to the same f16 values as formats.dequant)
+        instead of from the token_embd array, which the model then no longer touches: unless a
+        tied f16 head streams it, this object drops its reference, and the caller can give a
+        mapped table's pages back (GGUFFile.release_pages) or free a converted copy. Checks that
+        the file holds this model's token_embd (ModelConfigError otherwise, also for another
+        type); nothing changes when it does not."""
+        try:
+            type_id = type_by_name(type_name).id
+        except KeyError:
+            raise ModelConfigError(f"unknown ggml type {type_name!r} for token_embd", BN_ERR_BAD_VALUE) from None
         ffi = self._ffi
         err = ffi.new("char[]", 512)
-        _check(self._lib.bn_model_embedding_from_file(self._model, os.fsencode(path), int(offset), err, len(err)),
+        _check(self._lib.bn_model_embedding_from_file(self._model, os.fsencode(path), int(offset), type_id,
+                                                      err, len(err)),
                "reading the embedding from the model file", ffi.string(err).decode("utf-8", "replace"))
         self._embedding_file = os.fspath(path)
+        if not self._head_reads_token_embd:
+            self._token_embd = None
 
     @property
     def embedding_file(self) -> str | None:
