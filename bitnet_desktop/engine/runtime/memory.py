@@ -2,8 +2,11 @@
 
 Counted: the weights the forward pass reads (memory-mapped pages become resident as they are
 touched; conversions at load are new allocations), the F16 KV cache at the chosen context, the
-scratch buffers, and in fast mode the int8 copy of the head. In fast mode the f16 embedding is
-only read row by row for the tokens seen, so it is not counted.
+scratch buffers, and in fast mode the int8 copy of the head. Unless the head streams it (exact
+mode, tied), an F16, Q8_0 or Q6_K embedding is only read from the file row by row for the tokens
+seen, so it is not counted; other types keep their F16 copy. A Q8_0 / Q6_K table's F16 copy
+exists only while loading (the int8 head is built from it, then it is freed): `load_copy`, which
+the refusal adds to the total.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import psutil
 
 from ..errors import BitNetError
 from ..gguf import GGUFFile
+from .native_model import FILE_ROW_TYPES
 
 
 class InsufficientMemoryError(BitNetError):
@@ -25,10 +29,22 @@ class MemoryEstimate:
     kv_cache: int
     scratch: int
     fast_head: int    # int8 head copy (fast mode), else 0
+    load_copy: int = 0  # F16 copy of a Q8_0 / Q6_K embedding freed at the end of loading
 
     @property
     def total(self) -> int:
+        """Bytes held once the model is loaded."""
         return self.weights + self.kv_cache + self.scratch + self.fast_head
+
+    @property
+    def peak(self) -> int:
+        """Bytes held at the end of loading, before the embedding's F16 copy is freed."""
+        return self.total + self.load_copy
+
+
+def _embedding_rows_from_file(g: GGUFFile, head: str) -> bool:
+    tied_head = "output.weight" not in g.tensors
+    return not (head == "f16" and tied_head) and g.tensors["token_embd.weight"].type.name in FILE_ROW_TYPES
 
 
 def weight_bytes_read(g: GGUFFile, head: str) -> int:
@@ -36,12 +52,11 @@ def weight_bytes_read(g: GGUFFile, head: str) -> int:
     total = 0
     for name, info in g.tensors.items():
         if name == "token_embd.weight":
-            tied_head = "output.weight" not in g.tensors
-            if head == "f16" and tied_head:
+            if not _embedding_rows_from_file(g, head):
                 total += 2 * info.n_elements
             continue
-        if name == "output.weight" and head == "i8":
-            continue
+        if name == "output.weight" and head == "i8" and info.type.name == "F16":
+            continue  # built the int8 head, then its pages are given back; a converted copy stays
         if name.startswith("blk.") and len(info.ne) == 2:
             total += info.n_elements // 4 + 32
         elif name == "output.weight":
@@ -51,12 +66,21 @@ def weight_bytes_read(g: GGUFFile, head: str) -> int:
     return total
 
 
+def embedding_copy_at_load(g: GGUFFile, head: str) -> int:
+    """Bytes of the F16 copy of a Q8_0 / Q6_K embedding that lives only while loading."""
+    info = g.tensors["token_embd.weight"]
+    if info.type.name != "F16" and _embedding_rows_from_file(g, head):
+        return 2 * info.n_elements
+    return 0
+
+
 def check_fits(estimate: MemoryEstimate, path: str, available: int | None = None) -> None:
     available = psutil.virtual_memory().available if available is None else available
-    if estimate.total > available:
+    if estimate.peak > available:
         mib = 1 << 20
+        loading = f", while loading {estimate.load_copy / mib:,.0f} more" if estimate.load_copy else ""
         raise InsufficientMemoryError(
-            f"{path} needs about {estimate.total / mib:,.0f} MiB (weights {estimate.weights / mib:,.0f}, "
+            f"{path} needs about {estimate.peak / mib:,.0f} MiB (weights {estimate.weights / mib:,.0f}, "
             f"KV cache {estimate.kv_cache / mib:,.0f}, scratch {estimate.scratch / mib:,.0f}, "
-            f"fast head {estimate.fast_head / mib:,.0f}) but only {available / mib:,.0f} MiB are available: "
+            f"fast head {estimate.fast_head / mib:,.0f}{loading}) but only {available / mib:,.0f} MiB are available: "
             "close other programs, choose a smaller context length, or use the exact head mode")

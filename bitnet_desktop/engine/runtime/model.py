@@ -6,7 +6,10 @@
         ...
 
 Loading memory-maps the file (I2_S weights are used in place), checks the memory need against
-what is available first, and converts only what must be converted (see runtime.weights).
+what is available first, and converts only what must be converted (see runtime.weights). Unless
+the head streams the embedding table (exact mode, tied), the native model then reads embedding
+rows from the file (F16, Q8_0 or Q6_K rows, decoded in C): the table's mapped pages are given
+back, and a Q8_0 / Q6_K table's f16 copy, which served only to build the int8 head, is freed.
 """
 from __future__ import annotations
 
@@ -18,9 +21,9 @@ from ..gguf import open_gguf
 from ..native import KernelContext
 from ..tokenizer import Tokenizer
 from .generator import Generator
-from .memory import MemoryEstimate, check_fits, weight_bytes_read
+from .memory import MemoryEstimate, check_fits, embedding_copy_at_load, weight_bytes_read
 from .model_spec import ModelSpec, read_model_spec
-from .native_model import DEFAULT_MAX_BATCH, NativeModel, NativeModelConfig
+from .native_model import DEFAULT_MAX_BATCH, FILE_ROW_TYPES, NativeModel, NativeModelConfig
 from .weights import load_weights
 
 HEAD_MODES = {"exact": "f16", "fast": "i8", "f16": "f16", "i8": "i8"}
@@ -44,14 +47,16 @@ class LoadOptions:
 def _keep_only_needed_pages(g, native: NativeModel, head: str, tied: bool) -> None:
     """Unless the head reads the f16 embedding (exact mode, tied), only the rows of tokens seen
     are needed: read those from the file and give the table's mapped pages back, as well as an
-    untied f16 output that served only to build the int8 head. Through the mapping, scattered
-    row lookups would fault nearly the whole table back in (large page-cache folios)."""
+    untied output that served only to build the int8 head. Through the mapping, scattered row
+    lookups would fault nearly the whole table back in (large page-cache folios). For a Q8_0 /
+    Q6_K table the native model drops the converted f16 copy (vocab*d*2 bytes), which the
+    caller must not keep either."""
     embd = g.tensors["token_embd.weight"]
     if head == "i8" and not tied:
         g.release_pages("output.weight")
-    if head == "f16" and tied or embd.type.name != "F16":
-        return  # the head streams the table, or the table was converted to a private F16 copy
-    native.read_embedding_from_file(g.path, embd.file_offset)
+    if head == "f16" and tied or embd.type.name not in FILE_ROW_TYPES:
+        return  # the head streams the table, or rows are taken from a converted copy (F32, BF16)
+    native.read_embedding_from_file(g.path, embd.file_offset, embd.type.name)
     g.release_pages("token_embd.weight")
 
 
@@ -86,14 +91,17 @@ class BitNetModel:
             config = NativeModelConfig.from_spec(spec, context, options.max_batch, head)
             native_bytes = NativeModel.estimate_memory(config, ctx.threads)
             memory = MemoryEstimate(weight_bytes_read(g, head), native_bytes["kv"],
-                                    native_bytes["scratch"], native_bytes["head"])
+                                    native_bytes["scratch"], native_bytes["head"],
+                                    embedding_copy_at_load(g, head))
             check_fits(memory, str(path))
             tokenizer = Tokenizer.from_gguf_metadata(g.metadata)
             chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)
             g.release_metadata_pages()  # ~8 MiB of vocabulary strings, read once to build the tokenizer
             weights = load_weights(g, spec)
             native = NativeModel.from_model_weights(ctx, weights, context, options.max_batch, head)
-            _keep_only_needed_pages(g, native, head, tied=weights.output is None)
+            tied = weights.output is None
+            del weights  # the native model holds what it needs; a converted embedding may go
+            _keep_only_needed_pages(g, native, head, tied)
         except BaseException:
             g.close()
             raise

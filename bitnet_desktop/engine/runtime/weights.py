@@ -5,6 +5,11 @@ Everything else is converted once at load (and counted in `converted_bytes` / `c
 TQ2_0 / TQ1_0 / F16 / F32 / BF16 ternary weights are re-ternarized (BITNET_SPEC 5.1) and packed
 as I2_S; Q8_0 / Q6_K / BF16 / F32 embeddings become F16. TL1 / TL2 files are refused with a
 message saying how to get an I2_S file.
+
+A converted token_embd is a private copy (vocab*d*2 bytes, 656 MB for 2B-4T). Unless the head
+streams it (exact mode, tied), the model loader (runtime.model) only builds the int8 head from
+it, then has the native model read Q8_0 / Q6_K rows from the file and lets the copy be freed:
+keep no reference to `ModelWeights.token_embd` beyond creating the native model.
 """
 from __future__ import annotations
 
@@ -44,7 +49,7 @@ class LayerWeights:
 class ModelWeights:
     spec: ModelSpec
     layers: list[LayerWeights]
-    token_embd: np.ndarray        # f16 bits (uint16) [vocab, d]
+    token_embd: np.ndarray        # f16 bits (uint16) [vocab, d]: a file view, or a converted copy
     output: np.ndarray | None     # f16 bits [vocab, d], None when tied to token_embd
     output_norm: np.ndarray       # f32 [d]
     mapped_bytes: int = 0         # bytes used in place from the mapped file

@@ -1,12 +1,16 @@
 """Fast mode gives the f16 head's pages back after building the int8 copy from them, and the
-embedding table stays out of the resident set whenever the head does not stream it."""
+embedding table stays out of the resident set whenever the head does not stream it: neither its
+mapped pages nor, for a Q8_0 / Q6_K table, the f16 copy made at load."""
+import gc
 import subprocess
 import sys
+import weakref
 
 import numpy as np
 import pytest
 
 from bitnet_desktop.engine.gguf import open_gguf
+from bitnet_desktop.engine.runtime import model as model_module
 from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions
 from tests.engine.runtime.gguf_files import synth
 from tests.mapped_memory import mapped_rss
@@ -47,6 +51,41 @@ def test_the_embedding_table_stays_out_when_the_head_does_not_stream_it(tmp_path
         look_up_every_row(model)  # through the mapping, this faulted the whole table back in
         model.native.forward([1, 2, 3], 0)
         assert mapped_rss(path) < (path.stat().st_size - table_bytes) + 64 * 4096
+    finally:
+        model.close()
+
+
+def memory_owner(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory a view shows (NumPy views point at the owner directly)."""
+    return array if array.base is None else array.base
+
+
+# A weakref to the converted token_embd's memory says whether anything (native model, loader, weights)
+# still holds it; an RSS threshold would be noise at these sizes (2B-4T: 656 MB freed).
+@pytest.mark.parametrize("embedding_type, shape, head, freed", [
+    ("q6_k", "tiny", "fast", True), ("q8_0", "tiny", "fast", True),
+    ("q6_k", "tiny-untied", "exact", True), ("q6_k", "tiny-untied", "fast", True),
+    ("q6_k", "tiny", "exact", False),  # the tied f16 head streams the table
+])
+def test_the_f16_copy_of_a_quantized_embedding_is_freed_unless_the_head_reads_it(
+        tmp_path, monkeypatch, embedding_type, shape, head, freed):
+    path = synth(tmp_path, shape=shape, embedding_type=embedding_type)
+    copies, load_weights = [], model_module.load_weights
+
+    def load_weights_and_watch_the_embedding(g, spec):
+        weights = load_weights(g, spec)
+        copies.append(weakref.ref(memory_owner(weights.token_embd)))
+        return weights
+
+    monkeypatch.setattr(model_module, "load_weights", load_weights_and_watch_the_embedding)
+    model = BitNetModel.load(path, LoadOptions(threads=1, head=head, context_length=64))
+    try:
+        gc.collect()
+        assert (copies[0]() is None) == freed
+        table_bytes = 2 * model.spec.vocab_size * model.spec.d_model
+        assert model.memory.load_copy == (table_bytes if freed else 0)
+        assert model.native.embedding_file == (str(path) if freed else None)
+        assert np.isfinite(model.native.forward([1, 2, 3], 0)).all()
     finally:
         model.close()
 

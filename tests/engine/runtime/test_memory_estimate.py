@@ -1,0 +1,36 @@
+"""The memory estimate counts an embedding only where it stays in memory, and the refusal counts
+the F16 copy of a Q8_0 / Q6_K embedding that exists while loading."""
+import pytest
+
+from bitnet_desktop.engine.gguf import open_gguf
+from bitnet_desktop.engine.runtime.memory import (InsufficientMemoryError, MemoryEstimate, check_fits,
+                                                  embedding_copy_at_load, weight_bytes_read)
+from tests.engine.runtime.gguf_files import synth
+
+
+def table_bytes(g) -> int:
+    return 2 * g.tensors["token_embd.weight"].n_elements
+
+
+@pytest.mark.parametrize("embedding_type, shape, head, kept, at_load", [
+    ("f16", "tiny", "i8", 0, 0),          # rows read from the file
+    ("q6_k", "tiny", "i8", 0, 1),         # the copy builds the int8 head, then is freed
+    ("q6_k", "tiny", "f16", 1, 0),        # the tied f16 head streams the copy
+    ("q8_0", "tiny-untied", "f16", 1, 1),  # output's copy is the head; token_embd's is freed
+    ("q8_0", "tiny-untied", "i8", 1, 1),  # output's copy outlives the int8 head build (kept)
+    ("bf16", "tiny", "i8", 1, 0),         # rows come from the copy
+])
+def test_embedding_bytes_counted(tmp_path, embedding_type, shape, head, kept, at_load):
+    path = synth(tmp_path, shape=shape, embedding_type=embedding_type)
+    reference = synth(tmp_path, "reference.gguf", shape=shape, embedding_type="f16")
+    with open_gguf(path) as g, open_gguf(reference) as ref:
+        assert weight_bytes_read(g, head) == weight_bytes_read(ref, "i8") + kept * table_bytes(g)
+        assert embedding_copy_at_load(g, head) == at_load * table_bytes(g)
+
+
+def test_the_loading_copy_counts_against_the_memory_available():
+    estimate = MemoryEstimate(weights=100 << 20, kv_cache=10 << 20, scratch=1 << 20, fast_head=50 << 20,
+                              load_copy=100 << 20)
+    check_fits(estimate, "model.gguf", available=estimate.peak)
+    with pytest.raises(InsufficientMemoryError, match=r"needs about 261 MiB .* while loading 100 more\) but only"):
+        check_fits(estimate, "model.gguf", available=estimate.total + 1)
