@@ -171,9 +171,10 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
  *
  * Ownership: every weight pointer given to bn_model_create must stay valid and unchanged until
  * bn_model_free (a memory-mapped GGUF file or arrays the caller keeps alive; tok_embd only until
- * bn_model_embedding_from_file succeeds, see there); the model never copies or frees them. The
- * context must outlive the model; the model computes with the context's current thread count
- * and kernel variant, and serialises with its other operations.
+ * bn_model_embedding_from_file succeeds, see there; an untied output in BN_HEAD_I8 mode only until
+ * bn_model_create returns, as it serves only to build the int8 head); the model never copies or
+ * frees them. The context must outlive the model; the model computes with the context's current
+ * thread count and kernel variant, and serialises with its other operations.
  *
  * Buffer lengths are element counts of the buffer's own type (bytes for I2_S data, uint16 for
  * f16, floats for f32) and must equal what the shape needs exactly.

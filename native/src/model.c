@@ -360,6 +360,10 @@ int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg, const bn_layer_weig
             bn_model_free(m);
             FAIL(s, "building the int8 head: %s", bn_status_string(s));
         }
+        /* An untied output served only to build the int8 head: never read again, so its caller
+         * may free a converted copy. (A tied head stays tok_embd until the embedding switches to
+         * the file, see bn_model_embedding_from_file.) */
+        if (output) m->head_f16 = NULL;
     }
     *out = m;
     return BN_OK;

@@ -49,8 +49,9 @@ struct bn_model {
     model_dims dm;
     model_layer *layers;        /* [n_layers], pointers into the caller's weights */
     const uint16_t *tok_embd;   /* f16 [vocab, d] (caller's); NULL once embd_file is set */
-    const uint16_t *head_f16;   /* f16 [vocab, d]: output.weight, or tok_embd when tied (then
-                                   NULL once embd_file is set in BN_HEAD_I8 mode: unused there) */
+    const uint16_t *head_f16;   /* f16 [vocab, d]: output.weight, or tok_embd when tied. Unused
+                                   in BN_HEAD_I8 mode once the int8 head is built: NULL from then
+                                   on when untied, and once embd_file is set when tied */
     const float *output_norm;   /* [d] (caller's) */
     int8_t *head_i8;            /* BN_HEAD_I8: int8 [vocab, d] (owned) */
     float *head_i8_scales;      /* BN_HEAD_I8: [vocab] per-row scales (owned) */

@@ -5,8 +5,9 @@ touched; conversions at load are new allocations), the F16 KV cache at the chose
 scratch buffers, and in fast mode the int8 copy of the head. Unless the head streams it (exact
 mode, tied), an F16, Q8_0 or Q6_K embedding is only read from the file row by row for the tokens
 seen, so it is not counted; other types keep their F16 copy. A Q8_0 / Q6_K table's F16 copy
-exists only while loading (the int8 head is built from it, then it is freed): `load_copy`, which
-the refusal adds to the total.
+exists only while loading (the int8 head is built from it, then it is freed), and so does, in
+fast mode, the F16 copy of an untied output stored in another type: `load_copy`, which the
+refusal adds to the total.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class MemoryEstimate:
     kv_cache: int
     scratch: int
     fast_head: int    # int8 head copy (fast mode), else 0
-    load_copy: int = 0  # F16 copy of a Q8_0 / Q6_K embedding freed at the end of loading
+    load_copy: int = 0  # F16 copies freed at the end of loading (see the module docstring)
 
     @property
     def total(self) -> int:
@@ -55,8 +56,8 @@ def weight_bytes_read(g: GGUFFile, head: str) -> int:
             if not _embedding_rows_from_file(g, head):
                 total += 2 * info.n_elements
             continue
-        if name == "output.weight" and head == "i8" and info.type.name == "F16":
-            continue  # built the int8 head, then its pages are given back; a converted copy stays
+        if name == "output.weight" and head == "i8":
+            continue  # built the int8 head, then its pages are given back or its copy freed
         if name.startswith("blk.") and len(info.ne) == 2:
             total += info.n_elements // 4 + 32
         elif name == "output.weight":
@@ -66,12 +67,17 @@ def weight_bytes_read(g: GGUFFile, head: str) -> int:
     return total
 
 
-def embedding_copy_at_load(g: GGUFFile, head: str) -> int:
-    """Bytes of the F16 copy of a Q8_0 / Q6_K embedding that lives only while loading."""
+def copies_at_load(g: GGUFFile, head: str) -> int:
+    """Bytes of F16 copies that live only while loading: a Q8_0 / Q6_K embedding read row by row
+    from the file afterwards, and in fast mode a converted untied output."""
+    total = 0
     info = g.tensors["token_embd.weight"]
     if info.type.name != "F16" and _embedding_rows_from_file(g, head):
-        return 2 * info.n_elements
-    return 0
+        total += 2 * info.n_elements
+    output = g.tensors.get("output.weight")
+    if output is not None and head == "i8" and output.type.name != "F16":
+        total += 2 * output.n_elements
+    return total
 
 
 def check_fits(estimate: MemoryEstimate, path: str, available: int | None = None) -> None:

@@ -21,7 +21,7 @@ from ..gguf import open_gguf
 from ..native import KernelContext
 from ..tokenizer import Tokenizer
 from .generator import Generator
-from .memory import MemoryEstimate, check_fits, embedding_copy_at_load, weight_bytes_read
+from .memory import MemoryEstimate, check_fits, copies_at_load, weight_bytes_read
 from .model_spec import ModelSpec, read_model_spec
 from .native_model import DEFAULT_MAX_BATCH, FILE_ROW_TYPES, NativeModel, NativeModelConfig
 from .weights import load_weights
@@ -92,7 +92,7 @@ class BitNetModel:
             native_bytes = NativeModel.estimate_memory(config, ctx.threads)
             memory = MemoryEstimate(weight_bytes_read(g, head), native_bytes["kv"],
                                     native_bytes["scratch"], native_bytes["head"],
-                                    embedding_copy_at_load(g, head))
+                                    copies_at_load(g, head))
             check_fits(memory, str(path))
             tokenizer = Tokenizer.from_gguf_metadata(g.metadata)
             chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)

@@ -20,10 +20,11 @@ Feeding it (what a GGUF loader does)
 
 Zero copy: the native model keeps pointers into these arrays (memory-mapped GGUF views are
 fine), and this object keeps references to them, so they live as long as the model. Do not
-modify them afterwards. Exception: after `read_embedding_from_file` the native model reads
-token_embd rows from the file (F16, or Q8_0 / Q6_K decoded row by row), and this object drops
-its reference to `token_embd` unless a tied f16 head still reads it, so a converted copy is
-freed once the caller drops it too. The model itself allocates only its F16 KV cache, scratch
+modify them afterwards. Exceptions: with `head="i8"` an untied `output` is read only to build
+the int8 head, so no reference to it is kept; after `read_embedding_from_file` the native model
+reads token_embd rows from the file (F16, or Q8_0 / Q6_K decoded row by row), and this object
+drops its reference to `token_embd` unless a tied f16 head still reads it. Either way a
+converted copy is freed once the caller drops it too. The model itself allocates only its F16 KV cache, scratch
 buffers for `max_batch` tokens and, with `head="i8"`, an int8 copy of the head (vocab*(d+4)
 bytes) built at creation; the `*_bytes` properties report them.
 
@@ -260,14 +261,18 @@ class NativeModel:
         norm = _f32(output_norm, "output_norm")
         head = _f16_bits(output, "output") if output is not None else None
         embd_buffer = ffi.from_buffer(embd, require_writable=False)
+        # In fast mode an untied output only feeds the int8 head's build: not kept past creation.
+        head_buffer = ffi.from_buffer(head, require_writable=False) if head is not None else None
         err = ffi.new("char[]", 512)
         out = ffi.new("bn_model **")
         status = lib.bn_model_create(
             ctx.handle, cfg, structs, len(layers), ffi.cast("uint16_t *", embd_buffer), embd.size,
-            pointer(head, "uint16_t *") if head is not None else ffi.NULL,
+            ffi.cast("uint16_t *", head_buffer) if head is not None else ffi.NULL,
             head.size if head is not None else 0, pointer(norm, "float *"), norm.size,
             err, len(err), out)
         _check(status, "creating the native model", ffi.string(err).decode("utf-8", "replace"))
+        if head is not None and config.head == "f16":
+            keep.append(head_buffer)
         self._keep = keep
         self._token_embd: Any = embd_buffer  # kept apart: read_embedding_from_file may drop it
         self._head_reads_token_embd = head is None and config.head == "f16"

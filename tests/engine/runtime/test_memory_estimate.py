@@ -1,10 +1,10 @@
-"""The memory estimate counts an embedding only where it stays in memory, and the refusal counts
-the F16 copy of a Q8_0 / Q6_K embedding that exists while loading."""
+"""The memory estimate counts an embedding or output table only where it stays in memory, and the
+refusal counts the F16 copies that exist only while loading."""
 import pytest
 
 from bitnet_desktop.engine.gguf import open_gguf
 from bitnet_desktop.engine.runtime.memory import (InsufficientMemoryError, MemoryEstimate, check_fits,
-                                                  embedding_copy_at_load, weight_bytes_read)
+                                                  copies_at_load, weight_bytes_read)
 from tests.engine.runtime.gguf_files import synth
 
 
@@ -17,15 +17,16 @@ def table_bytes(g) -> int:
     ("q6_k", "tiny", "i8", 0, 1),         # the copy builds the int8 head, then is freed
     ("q6_k", "tiny", "f16", 1, 0),        # the tied f16 head streams the copy
     ("q8_0", "tiny-untied", "f16", 1, 1),  # output's copy is the head; token_embd's is freed
-    ("q8_0", "tiny-untied", "i8", 1, 1),  # output's copy outlives the int8 head build (kept)
+    ("q8_0", "tiny-untied", "i8", 0, 2),  # both copies are freed once the int8 head is built
     ("bf16", "tiny", "i8", 1, 0),         # rows come from the copy
+    ("bf16", "tiny-untied", "i8", 1, 1),  # rows come from token_embd's copy; output's is freed
 ])
 def test_embedding_bytes_counted(tmp_path, embedding_type, shape, head, kept, at_load):
     path = synth(tmp_path, shape=shape, embedding_type=embedding_type)
     reference = synth(tmp_path, "reference.gguf", shape=shape, embedding_type="f16")
     with open_gguf(path) as g, open_gguf(reference) as ref:
         assert weight_bytes_read(g, head) == weight_bytes_read(ref, "i8") + kept * table_bytes(g)
-        assert embedding_copy_at_load(g, head) == at_load * table_bytes(g)
+        assert copies_at_load(g, head) == at_load * table_bytes(g)
 
 
 def test_the_loading_copy_counts_against_the_memory_available():

@@ -83,8 +83,30 @@ def test_the_f16_copy_of_a_quantized_embedding_is_freed_unless_the_head_reads_it
         gc.collect()
         assert (copies[0]() is None) == freed
         table_bytes = 2 * model.spec.vocab_size * model.spec.d_model
-        assert model.memory.load_copy == (table_bytes if freed else 0)
+        output_copy_freed = shape == "tiny-untied" and head == "fast"
+        assert model.memory.load_copy == table_bytes * (int(freed) + int(output_copy_freed))
         assert model.native.embedding_file == (str(path) if freed else None)
+        assert np.isfinite(model.native.forward([1, 2, 3], 0)).all()
+    finally:
+        model.close()
+
+
+@pytest.mark.parametrize("head, freed", [("fast", True), ("exact", False)])
+def test_the_f16_copy_of_a_quantized_untied_output_is_freed_once_the_int8_head_is_built(
+        tmp_path, monkeypatch, head, freed):
+    path = synth(tmp_path, shape="tiny-untied", embedding_type="q8_0")
+    copies, load_weights = [], model_module.load_weights
+
+    def load_weights_and_watch_the_output(g, spec):
+        weights = load_weights(g, spec)
+        copies.append(weakref.ref(memory_owner(weights.output)))
+        return weights
+
+    monkeypatch.setattr(model_module, "load_weights", load_weights_and_watch_the_output)
+    model = BitNetModel.load(path, LoadOptions(threads=1, head=head, context_length=64))
+    try:
+        gc.collect()
+        assert (copies[0]() is None) == freed
         assert np.isfinite(model.native.forward([1, 2, 3], 0)).all()
     finally:
         model.close()
