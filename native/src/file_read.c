@@ -45,8 +45,9 @@ int bn_file_open(const char *path, bn_file **out, uint64_t *size) {
 int bn_file_read_at(bn_file *f, void *buf, size_t len, uint64_t offset) {
     unsigned char *p = (unsigned char *)buf;
     while (len > 0) {
-        /* A synchronous handle with an OVERLAPPED offset reads at that offset without touching
-         * a shared file pointer, so concurrent calls do not race. */
+        /* On a synchronous handle ReadFile takes the offset from the OVERLAPPED and never reads
+         * the handle's file pointer (it only moves it afterwards), so concurrent calls do not
+         * race; Windows runs them one at a time per handle. */
         OVERLAPPED at = {0};
         at.Offset = (DWORD)(offset & 0xffffffffu);
         at.OffsetHigh = (DWORD)(offset >> 32);

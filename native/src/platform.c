@@ -5,6 +5,13 @@
 
 #if defined(_WIN32)
 
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+
+/* Compile-time size checks (an array of size -1 does not compile). */
+typedef char bn_mutex_is_srwlock[sizeof(bn_mutex) == sizeof(SRWLOCK) ? 1 : -1];
+typedef char bn_cond_is_condition_variable[sizeof(bn_cond) == sizeof(CONDITION_VARIABLE) ? 1 : -1];
+
 typedef struct { void (*fn)(void *); void *arg; } start_info;
 
 static DWORD WINAPI thread_entry(LPVOID p) {
@@ -24,14 +31,16 @@ int bn_thread_start(bn_thread *t, void (*fn)(void *), void *arg) {
     return 0;
 }
 void bn_thread_join(bn_thread t) { WaitForSingleObject(t, INFINITE); CloseHandle(t); }
-void bn_mutex_init(bn_mutex *m) { InitializeSRWLock(m); }
+void bn_mutex_init(bn_mutex *m) { InitializeSRWLock((PSRWLOCK)m); }
 void bn_mutex_destroy(bn_mutex *m) { (void)m; }
-void bn_mutex_lock(bn_mutex *m) { AcquireSRWLockExclusive(m); }
-void bn_mutex_unlock(bn_mutex *m) { ReleaseSRWLockExclusive(m); }
-void bn_cond_init(bn_cond *c) { InitializeConditionVariable(c); }
+void bn_mutex_lock(bn_mutex *m) { AcquireSRWLockExclusive((PSRWLOCK)m); }
+void bn_mutex_unlock(bn_mutex *m) { ReleaseSRWLockExclusive((PSRWLOCK)m); }
+void bn_cond_init(bn_cond *c) { InitializeConditionVariable((PCONDITION_VARIABLE)c); }
 void bn_cond_destroy(bn_cond *c) { (void)c; }
-void bn_cond_wait(bn_cond *c, bn_mutex *m) { SleepConditionVariableSRW(c, m, INFINITE, 0); }
-void bn_cond_broadcast(bn_cond *c) { WakeAllConditionVariable(c); }
+void bn_cond_wait(bn_cond *c, bn_mutex *m) {
+    SleepConditionVariableSRW((PCONDITION_VARIABLE)c, (PSRWLOCK)m, INFINITE, 0);
+}
+void bn_cond_broadcast(bn_cond *c) { WakeAllConditionVariable((PCONDITION_VARIABLE)c); }
 void *bn_aligned_alloc(size_t alignment, size_t size) { return _aligned_malloc(size ? size : 1, alignment); }
 void bn_aligned_free(void *p) { _aligned_free(p); }
 double bn_now_seconds(void) {

@@ -10,11 +10,12 @@
 #include <stdint.h>
 
 #if defined(_WIN32)
-#  define WIN32_LEAN_AND_MEAN
-#  include <windows.h>
-typedef HANDLE bn_thread;
-typedef SRWLOCK bn_mutex;
-typedef CONDITION_VARIABLE bn_cond;
+/* HANDLE, SRWLOCK and CONDITION_VARIABLE by layout (platform.c checks the sizes): <windows.h>
+ * here would hand every file that includes this header its macros (min, max, near, far, ...)
+ * and about a second of parse time per file. */
+typedef void *bn_thread;
+typedef struct { void *opaque; } bn_mutex;
+typedef struct { void *opaque; } bn_cond;
 #else
 #  include <pthread.h>
 typedef pthread_t bn_thread;
