@@ -48,6 +48,11 @@
 #  include <sys/mman.h>
 #  include <unistd.h>
 #  define HAVE_GUARD_PAGES 1
+#elif defined(_WIN32)
+#  define WIN32_LEAN_AND_MEAN
+#  include <windows.h>
+#  include <malloc.h>
+#  define HAVE_GUARD_PAGES 1
 #endif
 
 /* Variant files missing from the link resolve to NULL instead of failing the link. */
@@ -137,29 +142,74 @@ static void *xmalloc(size_t n) {
 /* Input buffers end right before an inaccessible page, so a kernel that reads past the end of
  * its operands crashes the harness (the test then fails) instead of passing by luck. */
 #ifdef HAVE_GUARD_PAGES
+static size_t page_size(void) {
+#  ifdef _WIN32
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return info.dwPageSize;
+#  else
+    return (size_t)sysconf(_SC_PAGESIZE);
+#  endif
+}
+
 static size_t page_round(size_t n) {
-    const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t pg = page_size();
     return (n + pg - 1) / pg * pg;
 }
 
 static void *guarded_alloc(size_t n) {
-    const size_t pg = (size_t)sysconf(_SC_PAGESIZE), body = page_round(n);
+    const size_t pg = page_size(), body = page_round(n);
+#  ifdef _WIN32
+    char *base = VirtualAlloc(NULL, body + pg, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    DWORD old;
+    if (!base || !VirtualProtect(base + body, pg, PAGE_NOACCESS, &old)) {
+        printf("# VirtualAlloc failed\n");
+        exit(2);
+    }
+#  else
     char *base = mmap(NULL, body + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED || mprotect(base + body, pg, PROT_NONE) != 0) {
         printf("# mmap failed\n");
         exit(2);
     }
+#  endif
     return base + body - n;
 }
 
 static void guarded_free(void *p, size_t n) {
-    const size_t pg = (size_t)sysconf(_SC_PAGESIZE), body = page_round(n);
-    munmap((char *)p + n - body, body + pg);
+    char *base = (char *)p + n - page_round(n);
+#  ifdef _WIN32
+    VirtualFree(base, 0, MEM_RELEASE);
+#  else
+    munmap(base, page_round(n) + page_size());
+#  endif
 }
 #else
 static void *guarded_alloc(size_t n) { return xmalloc(n); }
 static void guarded_free(void *p, size_t n) { (void)n; free(p); }
 #endif
+
+/* n must be a multiple of 64. The Windows C runtime has no C11 aligned_alloc. */
+static void *aligned64_alloc(size_t n) {
+#ifdef _WIN32
+    void *p = _aligned_malloc(n, 64);
+#else
+    void *p = aligned_alloc(64, n);
+#endif
+    if (!p) {
+        printf("# out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static void aligned64_free(void *p) {
+#ifdef _WIN32
+    _aligned_free(p);
+#else
+    free(p);
+#endif
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* variants */
@@ -723,11 +773,7 @@ static void check_read_sum(void) {
     for (int s = 0; s < 5; s++) {
         for (int pattern = 0; pattern < 2; pattern++) {
             const size_t n = ns[s];
-            uint8_t *p = aligned_alloc(64, n);
-            if (!p) {
-                printf("# out of memory\n");
-                exit(2);
-            }
+            uint8_t *p = aligned64_alloc(n);
             for (size_t i = 0; i < n; i++) p[i] = pattern ? 0xff : (uint8_t)rng_u64();
             const uint64_t want = bn_kernels_ref()->read_sum(p, n);
             char shape[64];
@@ -743,7 +789,7 @@ static void check_read_sum(void) {
                     fail(g_vars[v].name, "read_sum", shape, detail);
                 }
             }
-            free(p);
+            aligned64_free(p);
         }
     }
 }
