@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.native.test_arm_qemu import HARNESS, REPO, SRC, _run_build, _run_harness, _variant_status
+from tests.native.cross_build import HARNESS, REPO, SRC, run_build, run_harness, variant_status
 
 EMULATION_HEADER = REPO / "native" / "tests" / "avx512_emulation.h"
 SIMDE_HEADER = Path("/usr/include/simde/x86/avx512.h")
@@ -47,9 +47,9 @@ def test_avx512_kernels_match_reference_under_simde(tmp_path: Path) -> None:
     for source, extra in [(src / "kernels_avx512.c", []), (SRC / "kernels_ref.c", []),
                           (HARNESS, ["-DBN_EMULATED_AVX512", f"-I{src}"])]:
         obj = tmp_path / f"{source.stem}.o"
-        _run_build(["gcc", *FLAGS, f"-I{src}", *extra, "-c", str(source), "-o", str(obj)])
+        run_build(["gcc", *FLAGS, f"-I{src}", *extra, "-c", str(source), "-o", str(obj)])
         objects.append(str(obj))
     exe = tmp_path / "kernel_check_avx512_emulated"
-    _run_build(["gcc", *objects, "-lm", "-o", str(exe)])
-    output = _run_harness([str(exe)])
-    assert _variant_status(output, "avx512") == "checking"
+    run_build(["gcc", *objects, "-lm", "-o", str(exe)])
+    output = run_harness([str(exe)])
+    assert variant_status(output, "avx512") == "checking"
