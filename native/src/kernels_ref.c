@@ -4,6 +4,7 @@
  * Written for clarity, not speed.
  */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -40,6 +41,31 @@ static float reduce_32_lanes(float acc[32]) {
     return acc[0];
 }
 
+/* fmaf(a, b, c) with one rounding, independent of the C runtime's fmaf (MinGW-w64's computes it
+ * in x87 long double and rounds twice: about a quarter of random cases are an ulp off).
+ * a*b is exact in double (24 + 24 bits); the sum a*b + c is rounded to odd in double (the nearest
+ * double, moved to its odd neighbour on the side of the exact value when inexact, the exact error
+ * coming from TwoSum); rounding that to float is then correctly rounded, subnormal results
+ * included, as double has more than 24 + 2 bits (Boldo & Melquiond, "Emulation of FMA and
+ * correctly rounded sums: proved algorithms using rounding to odd", 2008). */
+static float fmaf_one_rounding(float a, float b, float c) {
+    const double p = (double)a * (double)b, z = (double)c;
+    const double s = p + z;
+    if (!isfinite(s)) return (float)s; /* inf / NaN operands, or overflow: no error term */
+    const double z_part = s - p;       /* TwoSum: s + err == p + z exactly */
+    const double err = (p - (s - z_part)) + (z - z_part);
+    uint64_t bits;
+    memcpy(&bits, &s, sizeof bits);
+    if (err != 0.0 && (bits & 1u) == 0) {
+        /* one ulp away from zero when the exact value is farther from zero than s, else toward */
+        if ((err > 0.0) == (s > 0.0)) bits++;
+        else bits--;
+    }
+    double odd;
+    memcpy(&odd, &bits, sizeof odd);
+    return (float)odd;
+}
+
 static void f16_gemm_ref(const uint16_t *w, int64_t k, int64_t r0, int64_t r1,
                          const float *x, int64_t n_tokens, float *y, int64_t y_stride) {
     for (int64_t t = 0; t < n_tokens; t++) {
@@ -48,7 +74,7 @@ static void f16_gemm_ref(const uint16_t *w, int64_t k, int64_t r0, int64_t r1,
             const uint16_t *row = w + r * k;
             float acc[32] = {0};
             for (int64_t i = 0; i < k; i++) {
-                acc[i % 32] = fmaf(bn_f16_to_f32_scalar(row[i]), xt[i], acc[i % 32]);
+                acc[i % 32] = fmaf_one_rounding(bn_f16_to_f32_scalar(row[i]), xt[i], acc[i % 32]);
             }
             y[t * y_stride + r] = reduce_32_lanes(acc);
         }

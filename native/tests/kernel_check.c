@@ -516,8 +516,9 @@ static void call_f16(const bn_kernel_table *t, const void *args, int64_t r0, int
     t->f16_gemm(a->w, a->k, r0, r1, a->x, a->n_tokens, y, a->y_stride);
 }
 
-enum { F_NORMAL, F_WIDE, F_CANCEL, F_SPECIAL };
-static const char *f_pattern_name[] = {"normal", "wide-range", "cancellation", "inf-nan"};
+enum { F_NORMAL, F_WIDE, F_CANCEL, F_TINY, F_SPECIAL };
+static const char *f_pattern_name[] = {"normal", "wide-range", "cancellation", "subnormal-sums",
+                                       "inf-nan"};
 
 static void check_f16_one(int64_t k, int64_t m, int64_t n_tokens, int pattern) {
     uint16_t *w = guarded_alloc((size_t)(m * k) * sizeof *w);
@@ -525,6 +526,7 @@ static void check_f16_one(int64_t k, int64_t m, int64_t n_tokens, int pattern) {
     for (int64_t i = 0; i < m * k; i++) {
         switch (pattern) {
         case F_NORMAL: w[i] = bn_f32_to_f16_scalar(0.05f * rng_normal()); break;
+        case F_TINY: w[i] = bn_f32_to_f16_scalar(rng_normal()); break;
         case F_WIDE: { /* any finite half, subnormals and signed zeros included */
             uint16_t h;
             do h = (uint16_t)rng_u64(); while ((h & 0x7c00u) == 0x7c00u);
@@ -544,6 +546,8 @@ static void check_f16_one(int64_t k, int64_t m, int64_t n_tokens, int pattern) {
     for (int64_t i = 0; i < n_tokens * k; i++) {
         if (pattern == F_WIDE) {
             x[i] = ldexpf(rng_normal(), (int)rng_below(40) - 20);
+        } else if (pattern == F_TINY) { /* lane sums in the f32 subnormal range (< 2^-126) */
+            x[i] = ldexpf(rng_normal(), -128 - (int)rng_below(16));
         } else if (pattern == F_CANCEL) {
             x[i] = (rng_below(2) ? 1.0f : -1.0f) * (rng_below(3) ? 3.0e3f : 1.0e-3f) * rng_unit();
         } else {
@@ -570,7 +574,7 @@ static void check_f16(void) {
         const int64_t k = ks[s], m = (s & 1) ? 7 : 9;
         for (int64_t nt = 1; nt <= 17; nt++) {
             if (k >= 2560 && !(nt <= 5 || nt == 17)) continue; /* keep qemu runs short */
-            for (int p = 0; p < 3; p++) check_f16_one(k, m, nt, p);
+            for (int p = 0; p < 4; p++) check_f16_one(k, m, nt, p);
         }
         check_f16_one(k, m, 1, F_SPECIAL);
         check_f16_one(k, m, 3, F_SPECIAL);

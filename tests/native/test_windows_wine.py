@@ -43,12 +43,6 @@ WARNING_FLAGS = ["-Wall"]
 # What a DLL may import: Windows itself and its C runtime.
 SYSTEM_DLL = re.compile(r"^(kernel32|msvcrt|ucrtbase|api-ms-win-[\w-]+)\.dll$", re.IGNORECASE)
 
-# kernels_ref.c's f16_gemm calls the C runtime's fmaf, which MinGW-w64 implements as
-# (float)fmal(x, y, z) on the x87 unit: not correctly rounded (about a quarter of random inputs
-# come out one ulp off), so the reference, not the SIMD kernel, is wrong on that toolchain.
-# Remove once the reference no longer depends on the C runtime's fmaf.
-MINGW_FMAF_FAILURE = re.compile(r"^FAIL \w+ f16_gemm ")
-
 
 @dataclass
 class WindowsBuild:
@@ -166,11 +160,8 @@ def test_windows_code_paths_under_wine(build_dir: Path, wine_prefix: Path,
 def test_kernels_match_reference_under_wine(build_dir: Path, wine_prefix: Path,
                                             tmp_path: Path) -> None:
     run = _run_under_wine(_windows_build(build_dir).kernel_check, wine_prefix, tmp_path)
-    failures = run.failure_lines()
-    if failures and all(MINGW_FMAF_FAILURE.match(line) for line in failures):
-        pytest.xfail(f"{len(failures)} f16_gemm checks fail: MinGW-w64's fmaf is not correctly "
-                     "rounded, so kernels_ref.c's f16_gemm reference is wrong on Windows builds "
-                     "made with MinGW (see MINGW_FMAF_FAILURE)")
+    # This is also where the f16 reference met MinGW-w64's fmaf, which rounds twice (x87
+    # fmal, then float); kernels_ref.c now computes its own single-rounding FMA.
     output = assert_harness_passed(run)
 
     cpu_flags = host_cpu_flags()
