@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "platform.h"
 
 #if defined(BN_ARCH_X86_64)
 #  if defined(_MSC_VER)
@@ -177,12 +178,19 @@ const char *bn_cpu_feature_name(int bit_index) {
     return feature_names[bit_index];
 }
 
+/* Marks the cached word as probed; feature bits stay below BN_CPU_FEATURE_COUNT. */
+#define PROBED_BIT ((uint32_t)1 << 30)
+typedef char bn_features_fit_below_the_probed_bit[BN_CPU_FEATURE_COUNT < 30 ? 1 : -1];
+
 uint32_t bn_cpu_features(void) {
-    /* Benign race: concurrent first calls compute the same value. */
-    static volatile uint32_t cached = 0, done = 0;
-    if (!done) {
-        cached = probe();
-        done = 1;
+    /* One atomic word holds both the features and the "probed" mark, so no thread can see the
+     * mark without the features (two plain volatiles could be reordered on ARM). Concurrent
+     * first calls compute and store the same value. */
+    static volatile int32_t cached = 0;
+    uint32_t word = (uint32_t)bn_atomic_load32(&cached);
+    if (!(word & PROBED_BIT)) {
+        word = probe() | PROBED_BIT;
+        bn_atomic_store32(&cached, (int32_t)word);
     }
-    return cached;
+    return word & ~PROBED_BIT;
 }
