@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* BN_CDEF_BEGIN */
-#define BN_ABI_VERSION 3
+#define BN_ABI_VERSION 4
 
 typedef enum {
     BN_OK = 0,
@@ -170,17 +170,20 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
  * thread pool (one lock acquisition per call, no allocation per call) and writes logits.
  *
  * Ownership: every weight pointer given to bn_model_create must stay valid and unchanged until
- * bn_model_free (a memory-mapped GGUF file or arrays the caller keeps alive; tok_embd only until
- * bn_model_embedding_from_file succeeds, see there; an untied output in BN_HEAD_I8 mode only until
- * bn_model_create returns, as it serves only to build the int8 head); the model never copies or
- * frees them. The context must outlive the model; the model computes with the context's current
- * thread count and kernel variant, and serialises with its other operations.
+ * bn_model_free (a memory-mapped GGUF file or arrays the caller keeps alive), except where the
+ * model has stopped reading it: tok_embd once bn_model_embedding_from_file succeeds (see there);
+ * output in BN_HEAD_I8 mode (it serves only to build the int8 head) and a Q8_0 / Q6_K head table
+ * in BN_HEAD_F16 mode (decoded into the model's own f16 copy; tok_embd too when tied) once
+ * bn_model_create returns. The model never frees them. The context must outlive the model; the
+ * model computes with the context's current thread count and kernel variant, and serialises with
+ * its other operations.
  *
- * Buffer lengths are element counts of the buffer's own type (bytes for I2_S data, uint16 for
- * f16, floats for f32) and must equal what the shape needs exactly.
+ * Buffer lengths are element counts of the buffer's own type (bytes for I2_S data and for Q8_0 /
+ * Q6_K tables, uint16 for f16, floats for f32) and must equal what the shape needs exactly.
  *
  * Numerics (what the tests' NumPy reference implements):
- *  - embedding row f16 -> f32 (exact);
+ *  - embedding row f16 -> f32 (exact); a Q8_0 / Q6_K table is decoded to f16 first (see
+ *    BN_GGML_Q8_0 below), so it gives the results of an F16 table holding the decoded values;
  *  - RMSNorm: sum of the f32 squares accumulated in double (4 partial sums), mean cast to float,
  *    scale = 1/sqrtf(mean + eps), y = (x * scale) * gain as two f32 multiplies;
  *  - BitLinear: per-token int8 activations (BITNET_SPEC A.3) shared by q/k/v and by gate/up,
@@ -196,7 +199,8 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
  *  - ReLU2: r = max(g, 0), (r * r) * up; SiLU: g / (1 + expf(-g)) * up; residual adds in f32;
  *  - head, BN_HEAD_F16: final norm output rounded to F16, times the f16 head, f32 accumulation
  *    (bitnet.cpp parity); BN_HEAD_I8: final norm output quantized per token (A.3) times an int8
- *    copy of the head made at creation by bn_quantize_rows_i8 (per-row scale).
+ *    copy of the head made at creation as bn_quantize_rows_i8 makes it from the f16 rows (per-row
+ *    scale; rows of a Q8_0 / Q6_K table are decoded to f16 one at a time, no f16 table is made).
  * The results do not depend on the thread count or on how a prompt is split into chunks or
  * calls: batched prompt processing and token-by-token processing give bit-identical logits.
  *
@@ -230,6 +234,15 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
 
 typedef struct bn_model bn_model;
 
+/* ggml type ids of the token_embd / output tables the model takes (bn_model_config) and of the
+ * token_embd tables bn_model_embedding_from_file can read. Row layouts (little-endian, blocks back
+ * to back; BITNET_SPEC 2.8): */
+#define BN_GGML_F16 1           /* d * 2 bytes per row */
+#define BN_GGML_Q8_0 8          /* d/32 blocks of 34 bytes: f16 scale, int8 q[32]; value = scale * q */
+#define BN_GGML_Q6_K 14         /* d/256 blocks of 210 bytes: ql[128], qh[64], int8 sc[16], f16 scale */
+/* A Q8_0 / Q6_K value is decoded in f32 as ggml does (scale * q; Q6_K: scale * sub-block scale *
+ * q), then rounded to f16 to nearest even. */
+
 typedef struct {
     int32_t n_layers;
     int32_t d_model;      /* must equal n_heads * head_dim; multiple of 128 */
@@ -244,6 +257,9 @@ typedef struct {
     int32_t head_mode;    /* BN_HEAD_* */
     int32_t max_context;  /* KV cache length in positions */
     int32_t max_batch;    /* tokens per internal chunk (scratch size); e.g. 128 */
+    int32_t tok_embd_type; /* BN_GGML_F16, _Q8_0 or _Q6_K: how tok_embd stores its rows (Q6_K
+                              needs d_model a multiple of 256) */
+    int32_t output_type;  /* the same for output; equal to tok_embd_type when tied (output NULL) */
 } bn_model_config;
 
 /* One ternary [m, k] weight: I2_S bytes (m*k/4 codes + 32-byte tail with alpha, BITNET_SPEC 2.5),
@@ -268,17 +284,20 @@ typedef struct {
 } bn_layer_weights;
 
 /* Validates the configuration and every buffer (null pointers, exact lengths, finite gains,
- * alphas and scales, overflow-free sizes), then allocates the KV cache and scratch and, in
- * BN_HEAD_I8 mode, builds the int8 head on the context's threads (one pass over the f16 head,
- * about 2 s per GB of f16 on one core divided by the thread count: 1.5 s for 2B-4T's 656 MB
- * head on one core; it allocates vocab*d + 4*vocab bytes, 328 MB for 2B-4T).
- * tok_embd: f16 [vocab, d]; output: f16 [vocab, d] or NULL when tied to tok_embd; output_norm:
- * f32 [d]. On failure *out is NULL and, when error is not NULL, a NUL-terminated message naming
- * the offending field is written to error[0..error_len). */
+ * alphas and scales, overflow-free sizes), then allocates the KV cache and scratch and, on the
+ * context's threads, builds what the head needs: in BN_HEAD_I8 mode the int8 head (one pass over
+ * the head table, 1.4 s for 2B-4T's 656 MB f16 head on one core, divided by the thread count; it
+ * allocates vocab*d + 4*vocab bytes, 328 MB for 2B-4T); in BN_HEAD_F16 mode with a Q8_0 / Q6_K
+ * head table, its f16 decode (vocab*d*2 bytes, bn_model_decoded_head_bytes).
+ * tok_embd: [vocab, d] stored as cfg->tok_embd_type, tok_embd_len = vocab*d f16 values, or for
+ * Q8_0 / Q6_K vocab * (bytes of a row) bytes; output: the same as cfg->output_type, or NULL when
+ * tied to tok_embd; output_norm: f32 [d]. Rows of a Q8_0 / Q6_K tok_embd are decoded per token.
+ * On failure *out is NULL and, when error is not NULL, a NUL-terminated message naming the
+ * offending field is written to error[0..error_len). */
 BN_API int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg,
                            const bn_layer_weights *layers, int64_t n_layers,
-                           const uint16_t *tok_embd, size_t tok_embd_len,
-                           const uint16_t *output, size_t output_len,
+                           const void *tok_embd, size_t tok_embd_len,
+                           const void *output, size_t output_len,
                            const float *output_norm, size_t output_norm_len,
                            char *error, size_t error_len, bn_model **out);
 BN_API void bn_model_free(bn_model *m);
@@ -293,23 +312,16 @@ BN_API void bn_model_free(bn_model *m);
 BN_API int bn_model_forward(bn_model *m, const int32_t *tokens, int64_t n_tokens, int64_t pos,
                             float *logits, size_t logits_len, int logits_mode);
 
-/* ggml type ids of the token_embd tables bn_model_embedding_from_file can read. */
-#define BN_GGML_F16 1           /* d * 2 bytes per row */
-#define BN_GGML_Q8_0 8          /* d/32 blocks of 34 bytes per row (d a multiple of 32) */
-#define BN_GGML_Q6_K 14         /* d/256 blocks of 210 bytes per row (d a multiple of 256) */
-
 /* Makes the model read embedding rows from a file (token_embd's table at byte `offset` of `path`,
- * UTF-8, stored as ggml type `type`: BN_GGML_F16, _Q8_0 or _Q6_K) with positional reads instead
- * of from the tok_embd pointer. Q8_0 / Q6_K rows are decoded in f32 as ggml does (scale * q;
- * Q6_K: scale * sub-block scale * q), then rounded to f16 to nearest even. Checks the type
- * (another one, or a d that is not a multiple of its block, is BN_ERR_BAD_VALUE), the file's size,
- * and that its first and last rows decode to what the model reads now (tok_embd, or the previous
- * file): a wrong path, offset or type is BN_ERR_BAD_VALUE and changes nothing. Results are
- * unchanged. Afterwards the model never reads the tok_embd pointer again, nor the head pointer
- * when it is tok_embd and the head is BN_HEAD_I8: only a tied BN_HEAD_F16 head keeps reading
- * that table. So for a mapped table the caller can release its pages (only the int8 head stays
- * resident) and a converted private copy can be freed. A read failure during a forward call
- * returns BN_ERR_IO with the cache holding the chunks that completed. */
+ * UTF-8, stored as ggml type `type`: BN_GGML_F16, _Q8_0 or _Q6_K, decoded as above) with
+ * positional reads instead of from the tok_embd pointer. Checks the type (another one, or a d
+ * that is not a multiple of its block, is BN_ERR_BAD_VALUE), the file's size, and that its first
+ * and last rows decode to what the model reads now (tok_embd, or the previous file): a wrong path,
+ * offset or type is BN_ERR_BAD_VALUE and changes nothing. Results are unchanged. Afterwards the
+ * model never reads the tok_embd pointer again; only a tied BN_HEAD_F16 head over an F16 table
+ * keeps reading that table. So for a mapped table the caller can release its pages (only the
+ * int8 head stays resident) and a converted private copy can be freed. A read failure during a
+ * forward call returns BN_ERR_IO with the cache holding the chunks that completed. */
 BN_API int bn_model_embedding_from_file(bn_model *m, const char *path, uint64_t offset, int type,
                                         char *error, size_t error_len);
 
@@ -318,15 +330,17 @@ BN_API int bn_model_truncate(bn_model *m, int64_t n_positions); /* keep position
 BN_API int bn_model_get_config(const bn_model *m, bn_model_config *out);
 
 /* Memory the model allocated (bytes): KV cache, scratch (chunk buffers + per-thread attention
- * buffers), int8 head (0 in BN_HEAD_F16 mode). Weights are the caller's and not counted. */
+ * buffers), int8 head (0 in BN_HEAD_F16 mode), f16 head decoded from a Q8_0 / Q6_K head table
+ * (BN_HEAD_F16 mode only, else 0). Weights are the caller's and not counted. */
 BN_API uint64_t bn_model_kv_bytes(const bn_model *m);
 BN_API uint64_t bn_model_scratch_bytes(const bn_model *m);
 BN_API uint64_t bn_model_head_bytes(const bn_model *m);
-/* The same three numbers for a configuration before creating a model (n_threads: the context's
+BN_API uint64_t bn_model_decoded_head_bytes(const bn_model *m);
+/* The same four numbers for a configuration before creating a model (n_threads: the context's
  * thread count); validates cfg like bn_model_create. Any output pointer may be NULL. */
 BN_API int bn_model_memory_estimate(const bn_model_config *cfg, int n_threads,
                                     uint64_t *kv_bytes, uint64_t *scratch_bytes,
-                                    uint64_t *head_bytes);
+                                    uint64_t *head_bytes, uint64_t *decoded_head_bytes);
 /* BN_CDEF_END */
 
 #ifdef __cplusplus

@@ -18,6 +18,24 @@ static float f16_le(const uint8_t *p) {
     return bn_f16_to_f32_scalar((uint16_t)(p[0] | (uint16_t)(p[1] << 8)));
 }
 
+int bn_embedding_block(int type) {
+    switch (type) {
+    case BN_GGML_F16: return 1;
+    case BN_GGML_Q8_0: return Q8_0_BLOCK;
+    case BN_GGML_Q6_K: return Q6_K_BLOCK;
+    default: return 0;
+    }
+}
+
+const char *bn_embedding_type_name(int type) {
+    switch (type) {
+    case BN_GGML_F16: return "F16";
+    case BN_GGML_Q8_0: return "Q8_0";
+    case BN_GGML_Q6_K: return "Q6_K";
+    default: return "unknown";
+    }
+}
+
 uint64_t bn_embedding_row_bytes(int type, int64_t d) {
     if (d <= 0) return 0;
     switch (type) {

@@ -1,6 +1,7 @@
 /*
  * embedding_rows.h: one token-embedding row as stored in a GGUF file (F16, Q8_0 or Q6_K) decoded
- * to the f16 row the forward pass reads (model_embedding.c). Scalar: one row per token.
+ * to the f16 row the model reads: per token (model_embedding.c), and for every row of a head table
+ * at creation (model_head.c). Scalar, one row at a time.
  *
  * The decoded values are bit-identical to the Python loader's (formats/q8_0.py decode_q8_0,
  * formats/q6_k.py decode_q6_k in float32, then NumPy's round-to-nearest-even cast to f16), so a
@@ -19,6 +20,12 @@
 /* Bytes of one row of d values stored as `type` (BN_GGML_F16, BN_GGML_Q8_0, BN_GGML_Q6_K), or 0
  * when the type is not one of these or d <= 0 or d is not a multiple of the type's block. */
 uint64_t bn_embedding_row_bytes(int type, int64_t d);
+
+/* Values per block of `type` (1 for F16), or 0 for another type. */
+int bn_embedding_block(int type);
+
+/* "F16", "Q8_0" or "Q6_K", or "unknown". */
+const char *bn_embedding_type_name(int type);
 
 /* Decodes one stored row (bn_embedding_row_bytes(type, d) bytes at raw) into f16 bits out[d].
  * type and d must have been accepted by bn_embedding_row_bytes. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "embedding_rows.h"
 #include "model.h"
 
 #define ALIGN 64
@@ -62,6 +63,17 @@ static int chunk_buffers(const model_dims *dm, buffer_spec out[BUF_COUNT]) {
     return 1;
 }
 
+/* A token_embd / output type the model takes, with whole blocks per row of d values. */
+static int check_table_type(const char *field, int type, int64_t d, char *err, size_t err_len) {
+    if (type != BN_GGML_F16 && type != BN_GGML_Q8_0 && type != BN_GGML_Q6_K)
+        FAIL(BN_ERR_BAD_VALUE, "%s = %d, must be BN_GGML_F16 (%d), BN_GGML_Q8_0 (%d) or BN_GGML_Q6_K (%d)", field,
+             type, BN_GGML_F16, BN_GGML_Q8_0, BN_GGML_Q6_K);
+    if (bn_embedding_row_bytes(type, d) == 0)
+        FAIL(BN_ERR_BAD_VALUE, "%s = %s needs d_model to be a multiple of its block of %d values, d_model = %lld",
+             field, bn_embedding_type_name(type), bn_embedding_block(type), (long long)d);
+    return BN_OK;
+}
+
 static uint64_t padded_bytes(buffer_spec b) { return ((uint64_t)(b.count * b.elem) + ALIGN - 1) / ALIGN * ALIGN; }
 
 int bn_model_dims(const bn_model_config *c, int n_threads, model_dims *dm, char *err,
@@ -101,6 +113,9 @@ int bn_model_dims(const bn_model_config *c, int n_threads, model_dims *dm, char 
         FAIL(BN_ERR_BAD_VALUE, "activation = %d, must be BN_ACT_RELU2 (0) or BN_ACT_SILU (1)", c->activation);
     if (c->head_mode != BN_HEAD_F16 && c->head_mode != BN_HEAD_I8)
         FAIL(BN_ERR_BAD_VALUE, "head_mode = %d, must be BN_HEAD_F16 (0) or BN_HEAD_I8 (1)", c->head_mode);
+    int s = check_table_type("tok_embd_type", c->tok_embd_type, c->d_model, err, err_len);
+    if (s == BN_OK) s = check_table_type("output_type", c->output_type, c->d_model, err, err_len);
+    if (s != BN_OK) return s;
 
     /* Every product below is of values capped above, so 64-bit arithmetic cannot overflow until
      * the cache/scratch totals, which are checked. */
@@ -119,6 +134,8 @@ int bn_model_dims(const bn_model_config *c, int n_threads, model_dims *dm, char 
     dm->batch = c->max_batch < c->max_context ? c->max_batch : c->max_context;
     dm->qkv_dim = dm->d + 2 * dm->kv_dim;
     dm->act_max = dm->d > dm->f ? dm->d : dm->f;
+    dm->embd_row_bytes = bn_embedding_row_bytes(c->tok_embd_type, dm->d);
+    dm->head_row_bytes = bn_embedding_row_bytes(c->output_type, dm->d);
 
     /* KV: 2 bytes * n_layers * n_kv * ctx_alloc * (hd_pad + hd), in 64-bit with checks. */
     int64_t per_layer, total;
@@ -142,17 +159,20 @@ int bn_model_dims(const bn_model_config *c, int n_threads, model_dims *dm, char 
     dm->chunk_bytes = chunk;
     dm->thread_bytes = thread;
     dm->head_bytes = head;
+    if (c->head_mode == BN_HEAD_F16 && c->output_type != BN_GGML_F16)
+        dm->decoded_head_bytes = (uint64_t)(dm->vocab * dm->d) * sizeof(uint16_t); /* <= 2^24 * 2^16 * 2 */
     return BN_OK;
 }
 
 int bn_model_memory_estimate(const bn_model_config *cfg, int n_threads, uint64_t *kv_bytes,
-                             uint64_t *scratch_bytes, uint64_t *head_bytes) {
+                             uint64_t *scratch_bytes, uint64_t *head_bytes, uint64_t *decoded_head_bytes) {
     model_dims dm;
     const int status = bn_model_dims(cfg, n_threads, &dm, NULL, 0);
     if (status != BN_OK) return status;
     if (kv_bytes) *kv_bytes = dm.kv_bytes;
     if (scratch_bytes) *scratch_bytes = dm.chunk_bytes + dm.thread_bytes * (uint64_t)n_threads;
     if (head_bytes) *head_bytes = dm.head_bytes;
+    if (decoded_head_bytes) *decoded_head_bytes = dm.decoded_head_bytes;
     return BN_OK;
 }
 
@@ -220,6 +240,25 @@ static int check_layer(const bn_layer_weights *lw, const model_dims *dm, int64_t
     return BN_OK;
 }
 
+/* The caller's token_embd or output stored as `type`: vocab*d f16 values, or vocab rows of
+ * Q8_0 / Q6_K bytes. */
+static int check_table(const char *name, const void *data, size_t len, int type, uint64_t row_bytes,
+                       const model_dims *dm, model_table *out, char *err, size_t err_len) {
+    const uint64_t values = (uint64_t)(dm->vocab * dm->d); /* <= 2^24 * 2^16 */
+    if (type == BN_GGML_F16 && (uint64_t)len != values)
+        FAIL(BN_ERR_WEIGHT_SIZE, "%s has %llu f16 values, [vocab %lld, d %lld] needs %llu", name,
+             (unsigned long long)len, (long long)dm->vocab, (long long)dm->d, (unsigned long long)values);
+    const uint64_t bytes = (uint64_t)dm->vocab * row_bytes; /* <= 2^24 * 2^17 */
+    if (type != BN_GGML_F16 && (uint64_t)len != bytes)
+        FAIL(BN_ERR_WEIGHT_SIZE, "%s has %llu bytes, [vocab %lld, d %lld] as %s needs %llu", name,
+             (unsigned long long)len, (long long)dm->vocab, (long long)dm->d, bn_embedding_type_name(type),
+             (unsigned long long)bytes);
+    out->data = (const uint8_t *)data;
+    out->type = type;
+    out->row_bytes = row_bytes;
+    return BN_OK;
+}
+
 /* ---- lifecycle ---- */
 
 static int carve_chunk_buffers(bn_model *m) {
@@ -268,6 +307,7 @@ void bn_model_free(bn_model *m) {
     free(m->layers);
     bn_aligned_free(m->head_i8);
     bn_aligned_free(m->head_i8_scales);
+    bn_aligned_free(m->head_decoded);
     free(m->k_cache);
     free(m->v_cache);
     bn_aligned_free(m->chunk_block);
@@ -278,8 +318,8 @@ void bn_model_free(bn_model *m) {
 }
 
 int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg, const bn_layer_weights *layers,
-                    int64_t n_layers, const uint16_t *tok_embd, size_t tok_embd_len,
-                    const uint16_t *output, size_t output_len, const float *output_norm,
+                    int64_t n_layers, const void *tok_embd, size_t tok_embd_len,
+                    const void *output, size_t output_len, const float *output_norm,
                     size_t output_norm_len, char *err, size_t err_len, bn_model **out) {
     if (err && err_len > 0) err[0] = '\0';
     if (!out) FAIL(BN_ERR_NULL_POINTER, "out is NULL");
@@ -297,15 +337,19 @@ int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg, const bn_layer_weig
     if (n_layers != dm.n_layers)
         FAIL(BN_ERR_BAD_SHAPE, "%lld layer structs given, the config says n_layers = %lld",
              (long long)n_layers, (long long)dm.n_layers);
-    const uint64_t embd_need = (uint64_t)(dm.vocab * dm.d); /* <= 2^24 * 2^16 */
-    if ((uint64_t)tok_embd_len != embd_need)
-        FAIL(BN_ERR_WEIGHT_SIZE, "token_embd has %llu f16 values, [vocab %lld, d %lld] needs %llu",
-             (unsigned long long)tok_embd_len, (long long)dm.vocab, (long long)dm.d,
-             (unsigned long long)embd_need);
-    if (output && (uint64_t)output_len != embd_need)
-        FAIL(BN_ERR_WEIGHT_SIZE, "output has %llu f16 values, [vocab %lld, d %lld] needs %llu",
-             (unsigned long long)output_len, (long long)dm.vocab, (long long)dm.d,
-             (unsigned long long)embd_need);
+    if (!output && cfg->output_type != cfg->tok_embd_type)
+        FAIL(BN_ERR_BAD_VALUE, "output is NULL (tied to token_embd) but output_type = %s differs from "
+             "tok_embd_type = %s", bn_embedding_type_name(cfg->output_type), bn_embedding_type_name(cfg->tok_embd_type));
+    model_table embd_table, head_table;
+    s = check_table("token_embd", tok_embd, tok_embd_len, cfg->tok_embd_type, dm.embd_row_bytes, &dm, &embd_table,
+                    err, err_len);
+    if (s != BN_OK) return s;
+    head_table = embd_table;
+    if (output) {
+        s = check_table("output", output, output_len, cfg->output_type, dm.head_row_bytes, &dm, &head_table, err,
+                        err_len);
+        if (s != BN_OK) return s;
+    }
     if ((uint64_t)output_norm_len != (uint64_t)dm.d)
         FAIL(BN_ERR_WEIGHT_SIZE, "output_norm has %llu floats, d = %lld", (unsigned long long)output_norm_len,
              (long long)dm.d);
@@ -324,8 +368,6 @@ int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg, const bn_layer_weig
     m->ctx = ctx;
     m->cfg = *cfg;
     m->dm = dm;
-    m->tok_embd = tok_embd;
-    m->head_f16 = output ? output : tok_embd;
     m->output_norm = output_norm;
     m->rope_beta = powf(cfg->rope_theta, -2.0f / (float)cfg->head_dim);
     m->attn_scale = 1.0f / sqrtf((float)cfg->head_dim);
@@ -345,25 +387,29 @@ int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg, const bn_layer_weig
         FAIL(BN_ERR_OUT_OF_MEMORY, "cannot allocate the scratch buffers (%llu bytes)",
              (unsigned long long)(dm.chunk_bytes + dm.thread_bytes * (uint64_t)n_threads));
     }
-    if (cfg->head_mode == BN_HEAD_I8) {
-        m->head_i8 = (int8_t *)bn_aligned_alloc(ALIGN, (size_t)embd_need);
+    const int fast = cfg->head_mode == BN_HEAD_I8;
+    if (fast) {
+        m->head_i8 = (int8_t *)bn_aligned_alloc(ALIGN, (size_t)(dm.vocab * dm.d));
         m->head_i8_scales = (float *)bn_aligned_alloc(ALIGN, (size_t)dm.vocab * sizeof(float));
         if (!m->head_i8 || !m->head_i8_scales) {
             bn_model_free(m);
             FAIL(BN_ERR_OUT_OF_MEMORY, "cannot allocate the int8 head (%llu bytes)",
                  (unsigned long long)dm.head_bytes);
         }
-        /* The public op takes the context lock itself; we hold nothing here. */
-        s = bn_quantize_rows_i8(ctx, m->head_f16, (size_t)embd_need, dm.vocab, dm.d, m->head_i8,
-                                (size_t)embd_need, m->head_i8_scales);
-        if (s != BN_OK) {
-            bn_model_free(m);
-            FAIL(s, "building the int8 head: %s", bn_status_string(s));
-        }
-        /* An untied output served only to build the int8 head: never read again, so its caller
-         * may free a converted copy. (A tied head stays tok_embd until the embedding switches to
-         * the file, see bn_model_embedding_from_file.) */
-        if (output) m->head_f16 = NULL;
+    }
+    s = bn_model_build_head(m, &head_table);
+    if (s != BN_OK) {
+        bn_model_free(m);
+        FAIL(s, "%s: %s", fast ? "building the int8 head" : "decoding the head to f16", bn_status_string(s));
+    }
+    /* From here on the head never reads the caller's table in fast mode (it served only the int8
+     * build), nor a Q8_0 / Q6_K one in exact mode (decoded): the caller may unmap or free it. */
+    if (!fast) m->head_f16 = m->head_decoded ? m->head_decoded : (const uint16_t *)head_table.data;
+    if (!output && m->head_decoded) {
+        m->tok_embd = m->head_decoded; /* tied: rows come from the decoded table too */
+    } else if (bn_model_embedding_from_table(m, &embd_table) != BN_OK) {
+        bn_model_free(m);
+        FAIL(BN_ERR_OUT_OF_MEMORY, "cannot allocate the embedding row buffer");
     }
     *out = m;
     return BN_OK;
@@ -399,3 +445,5 @@ uint64_t bn_model_scratch_bytes(const bn_model *m) {
 }
 
 uint64_t bn_model_head_bytes(const bn_model *m) { return m ? m->dm.head_bytes : 0; }
+
+uint64_t bn_model_decoded_head_bytes(const bn_model *m) { return m ? m->dm.decoded_head_bytes : 0; }

@@ -1,7 +1,9 @@
 /*
  * model.h: the bn_model object (see bitnet.h, "model") shared by model.c (creation, validation,
- * memory facts), model_forward.c (the layer loop), model_matmul.c (row-parallel matmul jobs) and
- * attention.c (causal GQA attention over the F16 KV cache).
+ * memory facts), model_head.c (the int8 head or decoded f16 head built at creation),
+ * model_embedding.c (where embedding rows come from), model_forward.c (the layer loop),
+ * model_matmul.c (row-parallel matmul jobs) and attention.c (causal GQA attention over the F16
+ * KV cache).
  */
 #ifndef BN_MODEL_H
 #define BN_MODEL_H
@@ -22,6 +24,13 @@ typedef struct {
     model_ternary wq, wk, wv, wo, gate, up, down;
 } model_layer;
 
+/* A token_embd or output table as the caller stores it. */
+typedef struct {
+    const uint8_t *data;  /* rows [vocab][row_bytes] (caller's memory) */
+    int type;             /* BN_GGML_F16, _Q8_0 or _Q6_K */
+    uint64_t row_bytes;   /* bn_embedding_row_bytes(type, d) */
+} model_table;
+
 /* Positions per V block: V is stored transposed ([dim][position]) inside blocks of this many
  * positions, so one f16 GEMM per block computes P·V for all dims of a head group. */
 #define BN_MODEL_V_BLOCK 128
@@ -41,6 +50,9 @@ typedef struct {
     uint64_t chunk_bytes;      /* all per-chunk scratch buffers together */
     uint64_t thread_bytes;     /* attention scratch of one worker thread */
     uint64_t head_bytes;       /* int8 head + row scales (BN_HEAD_I8), else 0 */
+    uint64_t decoded_head_bytes; /* f16 decode of a Q8_0 / Q6_K head table (BN_HEAD_F16), else 0 */
+    uint64_t embd_row_bytes;   /* one stored row of tok_embd as cfg.tok_embd_type */
+    uint64_t head_row_bytes;   /* one stored row of output as cfg.output_type */
 } model_dims;
 
 struct bn_model {
@@ -48,21 +60,28 @@ struct bn_model {
     bn_model_config cfg;
     model_dims dm;
     model_layer *layers;        /* [n_layers], pointers into the caller's weights */
-    const uint16_t *tok_embd;   /* f16 [vocab, d] (caller's); NULL once embd_file is set */
-    const uint16_t *head_f16;   /* f16 [vocab, d]: output.weight, or tok_embd when tied. Unused
-                                   in BN_HEAD_I8 mode once the int8 head is built: NULL from then
-                                   on when untied, and once embd_file is set when tied */
+    /* Embedding rows come from tok_embd when it is set, else they are decoded per chunk into
+     * embd_rows from embd_file when set, else from embd_q. */
+    const uint16_t *tok_embd;   /* f16 [vocab, d]: the caller's F16 table, or head_decoded when
+                                   tied; NULL for a Q8_0 / Q6_K table and once embd_file is set */
+    const uint8_t *embd_q;      /* the caller's Q8_0 / Q6_K tok_embd rows [vocab][embd_row_bytes];
+                                   NULL for an F16 table and once embd_file is set */
+    const uint16_t *head_f16;   /* BN_HEAD_F16: f16 [vocab, d] the head streams: the caller's F16
+                                   output (or tok_embd when tied), or head_decoded. NULL in
+                                   BN_HEAD_I8 mode (the head table served only the int8 build) */
+    uint16_t *head_decoded;     /* BN_HEAD_F16 with a Q8_0 / Q6_K head table: its f16 decode
+                                   [vocab, d] (owned), else NULL */
     const float *output_norm;   /* [d] (caller's) */
     int8_t *head_i8;            /* BN_HEAD_I8: int8 [vocab, d] (owned) */
     float *head_i8_scales;      /* BN_HEAD_I8: [vocab] per-row scales (owned) */
     bn_file *embd_file;         /* when set (bn_model_embedding_from_file), embedding rows are read
-                                   from this file instead of tok_embd (owned) */
+                                   from this file (owned) */
     uint64_t embd_offset;       /* byte offset of token_embd in embd_file */
-    int embd_type;              /* BN_GGML_F16 / _Q8_0 / _Q6_K: how embd_file stores a row */
+    int embd_type;              /* BN_GGML_F16 / _Q8_0 / _Q6_K: how embd_file or embd_q stores a row */
     uint64_t embd_row_bytes;    /* bytes of one stored row (embedding_rows.h) */
-    uint16_t *embd_rows;        /* [B, d] f16: the rows read for the current chunk, then one
+    uint16_t *embd_rows;        /* [B, d] f16: the rows decoded for the current chunk, then one
                                    stored row's bytes (embd_raw), in one allocation (owned) */
-    uint8_t *embd_raw;          /* [embd_row_bytes]: the row being decoded, inside embd_rows' block */
+    uint8_t *embd_raw;          /* [embd_row_bytes]: the file row being decoded, inside embd_rows' block */
 
     uint16_t *k_cache;          /* f16 [n_layers][n_kv][ctx_alloc][hd_pad] */
     uint16_t *v_cache;          /* f16 [n_layers][n_kv][ctx_alloc / V_BLOCK][hd][V_BLOCK]:
@@ -108,15 +127,27 @@ int bn_model_fail(char *err, size_t err_len, int status, const char *fmt, ...);
 /* In functions with `char *err, size_t err_len` parameters: fail with a message. */
 #define FAIL(status, ...) return bn_model_fail(err, err_len, (status), __VA_ARGS__)
 
+/* ---- model_head.c ---- */
+
+/* Builds, on the context's threads, what the head needs from table t: the int8 head (BN_HEAD_I8,
+ * into m->head_i8 / head_i8_scales, allocated by the caller) or, for a Q8_0 / Q6_K table in
+ * BN_HEAD_F16 mode, m->head_decoded (allocated here). BN_OK, BN_ERR_OUT_OF_MEMORY or
+ * BN_ERR_CANCELLED. */
+int bn_model_build_head(bn_model *m, const model_table *t);
+
 /* ---- model_embedding.c ---- */
 
-/* With an embedding file set, reads and decodes the rows of tokens[0..n) (ids already checked)
- * into m->embd_rows (BN_ERR_IO when the file cannot be read); otherwise does nothing. */
+/* Makes a new model read embedding rows from table t: an F16 table in place, a Q8_0 / Q6_K one
+ * decoded per token into a row buffer allocated here. BN_OK or BN_ERR_OUT_OF_MEMORY. */
+int bn_model_embedding_from_table(bn_model *m, const model_table *t);
+
+/* Unless tok_embd is set, decodes the rows of tokens[0..n) (ids already checked) into
+ * m->embd_rows from the file or embd_q (BN_ERR_IO when the file cannot be read). */
 int bn_model_read_embedding_rows(bn_model *m, const int32_t *tokens, int64_t n);
 
 /* Row t of the current chunk's embeddings (f16 [d]). */
 static inline const uint16_t *bn_model_embedding_row(const bn_model *m, const int32_t *tokens, int64_t t) {
-    return m->embd_file ? m->embd_rows + t * m->dm.d : m->tok_embd + (int64_t)tokens[t] * m->dm.d;
+    return m->tok_embd ? m->tok_embd + (int64_t)tokens[t] * m->dm.d : m->embd_rows + t * m->dm.d;
 }
 
 /* ---- model_matmul.c ---- */

@@ -4,10 +4,12 @@ Counted: the weights the forward pass reads (memory-mapped pages become resident
 touched; conversions at load are new allocations), the F16 KV cache at the chosen context, the
 scratch buffers, and in fast mode the int8 copy of the head. Unless the head streams it (exact
 mode, tied), an F16, Q8_0 or Q6_K embedding is only read from the file row by row for the tokens
-seen, so it is not counted; other types keep their F16 copy. A Q8_0 / Q6_K table's F16 copy
-exists only while loading (the int8 head is built from it, then it is freed), and so does, in
-fast mode, the F16 copy of an untied output stored in another type: `load_copy`, which the
-refusal adds to the total.
+seen, so it is not counted; other types (BF16, F32) keep their F16 copy. A head table the exact
+head reads counts as F16 (vocab*d*2 bytes) whatever its type: mapped F16, or the F16 decode the
+native model makes of a Q8_0 / Q6_K table (whose mapped pages are then given back), or a copy
+converted at load. The fast head's int8 copy is built from the mapped F16 / Q8_0 / Q6_K table
+directly; only an untied output of another type (BF16, F32) is first converted to an F16 copy
+that lives while loading: `load_copy`, which the refusal adds to the total.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import psutil
 
 from ..errors import BitNetError
 from ..gguf import GGUFFile
-from .native_model import FILE_ROW_TYPES
+from .native_model import TABLE_TYPES
 
 
 class InsufficientMemoryError(BitNetError):
@@ -39,13 +41,13 @@ class MemoryEstimate:
 
     @property
     def peak(self) -> int:
-        """Bytes held at the end of loading, before the embedding's F16 copy is freed."""
+        """Bytes held at the end of loading, before a converted output's F16 copy is freed."""
         return self.total + self.load_copy
 
 
 def _embedding_rows_from_file(g: GGUFFile, head: str) -> bool:
     tied_head = "output.weight" not in g.tensors
-    return not (head == "f16" and tied_head) and g.tensors["token_embd.weight"].type.name in FILE_ROW_TYPES
+    return not (head == "f16" and tied_head) and g.tensors["token_embd.weight"].type.name in TABLE_TYPES
 
 
 def weight_bytes_read(g: GGUFFile, head: str) -> int:
@@ -68,16 +70,12 @@ def weight_bytes_read(g: GGUFFile, head: str) -> int:
 
 
 def copies_at_load(g: GGUFFile, head: str) -> int:
-    """Bytes of F16 copies that live only while loading: a Q8_0 / Q6_K embedding read row by row
-    from the file afterwards, and in fast mode a converted untied output."""
-    total = 0
-    info = g.tensors["token_embd.weight"]
-    if info.type.name != "F16" and _embedding_rows_from_file(g, head):
-        total += 2 * info.n_elements
+    """Bytes of F16 copies that live only while loading: in fast mode, the converted copy of an
+    untied output the native model cannot take as stored (BF16, F32)."""
     output = g.tensors.get("output.weight")
-    if output is not None and head == "i8" and output.type.name != "F16":
-        total += 2 * output.n_elements
-    return total
+    if output is not None and head == "i8" and output.type.name not in TABLE_TYPES:
+        return 2 * output.n_elements
+    return 0
 
 
 def check_fits(estimate: MemoryEstimate, path: str, available: int | None = None) -> None:

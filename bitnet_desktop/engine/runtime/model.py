@@ -5,11 +5,11 @@
     for event in model.generator.generate(ids, SamplingParams(seed=1)):
         ...
 
-Loading memory-maps the file (I2_S weights are used in place), checks the memory need against
-what is available first, and converts only what must be converted (see runtime.weights). Unless
-the head streams the embedding table (exact mode, tied), the native model then reads embedding
-rows from the file (F16, Q8_0 or Q6_K rows, decoded in C): the table's mapped pages are given
-back, and a Q8_0 / Q6_K table's f16 copy, which served only to build the int8 head, is freed.
+Loading memory-maps the file (I2_S weights and F16 / Q8_0 / Q6_K tables are used in place),
+checks the memory need against what is available first, and converts only what must be converted
+(see runtime.weights). Unless the head streams the embedding table (exact mode, tied), the native
+model then reads embedding rows from the file (F16, Q8_0 or Q6_K rows, decoded in C), and the
+mapped pages of every table the native model no longer reads are given back.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from ..tokenizer import Tokenizer
 from .generator import Generator
 from .memory import MemoryEstimate, check_fits, copies_at_load, weight_bytes_read
 from .model_spec import ModelSpec, read_model_spec
-from .native_model import DEFAULT_MAX_BATCH, FILE_ROW_TYPES, NativeModel, NativeModelConfig
-from .weights import load_weights
+from .native_model import DEFAULT_MAX_BATCH, QUANTIZED_TABLE_TYPES, TABLE_TYPES, NativeModel, NativeModelConfig
+from .weights import load_weights, native_table_types
 
 HEAD_MODES = {"exact": "f16", "fast": "i8", "f16": "f16", "i8": "i8"}
 # Fast (int8 head) is the default: the tied head is 55 % of the bytes read per token, and an
@@ -45,17 +45,20 @@ class LoadOptions:
 
 
 def _keep_only_needed_pages(g, native: NativeModel, head: str, tied: bool) -> None:
-    """Unless the head reads the f16 embedding (exact mode, tied), only the rows of tokens seen
-    are needed: read those from the file and give the table's mapped pages back, as well as an
-    untied output that served only to build the int8 head. Through the mapping, scattered row
-    lookups would fault nearly the whole table back in (large page-cache folios). For a Q8_0 /
-    Q6_K table the native model drops the converted f16 copy (vocab*d*2 bytes), which the
-    caller must not keep either."""
+    """Gives back the mapped pages of tables the native model no longer reads: an untied output
+    that served only to build the int8 head, and a Q8_0 / Q6_K head table the exact head decoded.
+    Unless the head reads the embedding table (exact mode, tied), only the rows of tokens seen are
+    needed: read those from the file and give the table's pages back too. Through the mapping,
+    scattered row lookups would fault nearly the whole table back in (large page-cache folios)."""
     embd = g.tensors["token_embd.weight"]
-    if head == "i8" and not tied:
+    if not tied and (head == "i8" or g.tensors["output.weight"].type.name in QUANTIZED_TABLE_TYPES):
         g.release_pages("output.weight")
-    if head == "f16" and tied or embd.type.name not in FILE_ROW_TYPES:
-        return  # the head streams the table, or rows are taken from a converted copy (F32, BF16)
+    if head == "f16" and tied:
+        if embd.type.name in QUANTIZED_TABLE_TYPES:
+            g.release_pages("token_embd.weight")  # decoded: the copy serves the head and the rows
+        return
+    if embd.type.name not in TABLE_TYPES:
+        return  # rows are taken from a converted copy (F32, BF16)
     native.read_embedding_from_file(g.path, embd.file_offset, embd.type.name)
     g.release_pages("token_embd.weight")
 
@@ -88,7 +91,7 @@ class BitNetModel:
             spec = read_model_spec(g.metadata, str(path), vocab_rows, options.activation)
             context = options.context_length or min(DEFAULT_CONTEXT, spec.context_length)
             ctx = KernelContext(threads=options.threads, kernel=options.kernel)
-            config = NativeModelConfig.from_spec(spec, context, options.max_batch, head)
+            config = NativeModelConfig.from_spec(spec, context, options.max_batch, head, *native_table_types(g))
             native_bytes = NativeModel.estimate_memory(config, ctx.threads)
             memory = MemoryEstimate(weight_bytes_read(g, head), native_bytes["kv"],
                                     native_bytes["scratch"], native_bytes["head"],
@@ -100,7 +103,7 @@ class BitNetModel:
             weights = load_weights(g, spec)
             native = NativeModel.from_model_weights(ctx, weights, context, options.max_batch, head)
             tied = weights.output is None
-            del weights  # the native model holds what it needs; a converted embedding may go
+            del weights  # the native model holds what it needs; a converted table may go
             _keep_only_needed_pages(g, native, head, tied)
         except BaseException:
             g.close()

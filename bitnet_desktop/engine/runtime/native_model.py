@@ -13,20 +13,28 @@ Feeding it (what a GGUF loader does)
   I2_S bytes including the 32-byte tail (uint8/int8, any shape, C-contiguous; exactly
   m*k/4 + 32 bytes for the [m, k] weight). A ternary entry may also be a `(bytes, scale)` pair or
   an object with `.i2s` and `.multiplier` (the bitnet arch's `*.scale` tensor; default 1).
-* `token_embd` / `output`: f16 [vocab, d] as float16 or uint16 bits (any C-contiguous shape with
-  vocab*d elements); `output=None` ties the head to `token_embd`. `output_norm`: float32 [d].
+* `token_embd` / `output`: [vocab, d] stored as `config.token_embd_type` / `config.output_type`
+  (None: like token_embd): "F16" as float16 or uint16 bits (any C-contiguous shape with vocab*d
+  elements), or "Q8_0" / "Q6_K" as the table's stored bytes (uint8, C-contiguous, exactly vocab
+  rows of d/32 * 34 or d/256 * 210 bytes), e.g. the GGUF tensor's mapped view: the native model
+  decodes rows itself (bit-identical to formats.dequant + a float16 cast). `output=None` ties the
+  head to `token_embd`. `output_norm`: float32 [d].
 * `NativeModel.from_named_tensors(ctx, config, {"blk.0.attn_q.weight": ..., ...})` and
   `NativeModel.from_model_weights(ctx, weights)` wrap the two usual sources.
 
 Zero copy: the native model keeps pointers into these arrays (memory-mapped GGUF views are
 fine), and this object keeps references to them, so they live as long as the model. Do not
-modify them afterwards. Exceptions: with `head="i8"` an untied `output` is read only to build
-the int8 head, so no reference to it is kept; after `read_embedding_from_file` the native model
-reads token_embd rows from the file (F16, or Q8_0 / Q6_K decoded row by row), and this object
-drops its reference to `token_embd` unless a tied f16 head still reads it. Either way a
-converted copy is freed once the caller drops it too. The model itself allocates only its F16 KV cache, scratch
-buffers for `max_batch` tokens and, with `head="i8"`, an int8 copy of the head (vocab*(d+4)
-bytes) built at creation; the `*_bytes` properties report them.
+modify them afterwards. Exceptions, where the native model has stopped reading a table once
+created, so no reference to it is kept: with `head="i8"` the head table (an untied `output`)
+served only to build the int8 head; with `head="f16"` a Q8_0 / Q6_K head table was decoded into
+the model's own f16 copy (also `token_embd` when tied). After `read_embedding_from_file` the
+native model reads token_embd rows from the file, and this object drops its reference to
+`token_embd` unless a tied f16 head still reads it. Either way a converted copy is freed once the
+caller drops it too, and a mapped table's pages can be given back. The model itself allocates
+only its F16 KV cache, scratch buffers for `max_batch` tokens, with `head="i8"` an int8 copy of
+the head (vocab*(d+4) bytes), and with `head="f16"` over a Q8_0 / Q6_K head table its f16 decode
+(vocab*d*2 bytes), both built at creation on the context's threads; the `*_bytes` properties
+report them.
 
 Every native status becomes an engine exception carrying the library's message (which names
 the offending tensor or field).
@@ -51,7 +59,10 @@ NORM_NAMES = ("attn_norm", "attn_sub_norm", "ffn_norm", "ffn_sub_norm")
 ACTIVATIONS = {"relu2": 0, "silu": 1}   # BN_ACT_RELU2 (bitnet-b1.58, bitnet-25), BN_ACT_SILU (bitnet)
 HEAD_MODES = {"f16": 0, "i8": 1}        # BN_HEAD_F16 exact, BN_HEAD_I8 fast
 LOGITS_LAST, LOGITS_ALL, LOGITS_NONE = 0, 1, 2
-FILE_ROW_TYPES = ("F16", "Q8_0", "Q6_K")  # token_embd types read_embedding_from_file reads
+# token_embd / output types the native model takes as stored, and token_embd types
+# read_embedding_from_file reads. Other types (BF16, F32) are converted to F16 by the caller.
+QUANTIZED_TABLE_TYPES = ("Q8_0", "Q6_K")  # decoded by the native model
+TABLE_TYPES = ("F16", *QUANTIZED_TABLE_TYPES)
 # Prompt tokens per internal chunk. The ternary GEMM is as fast at 128 tokens as at 512 (2B-4T,
 # 2 threads: 87 tok/s either way, 85 at 64), and the scratch is 18 MiB instead of 72.
 DEFAULT_MAX_BATCH = 128
@@ -129,10 +140,13 @@ class NativeModelConfig:
     max_context: int = 4096     # KV cache length (positions)
     max_batch: int = DEFAULT_MAX_BATCH  # tokens per internal chunk (scratch size)
     head: str = "f16"           # "f16" exact (bitnet.cpp parity) or "i8" fast
+    token_embd_type: str = "F16"   # how token_embd is stored: one of TABLE_TYPES
+    output_type: str | None = None  # how output is stored; None: like token_embd (always so when tied)
 
     @classmethod
     def from_spec(cls, spec: Any, max_context: int | None = None, max_batch: int = DEFAULT_MAX_BATCH,
-                  head: str = "f16") -> "NativeModelConfig":
+                  head: str = "f16", token_embd_type: str = "F16",
+                  output_type: str | None = None) -> "NativeModelConfig":
         """From an object with ModelSpec's fields (n_layers, d_model, n_heads, n_kv_heads,
         head_dim, d_ffn, vocab_size, rope_theta, rms_eps, activation, context_length)."""
         return cls(
@@ -141,8 +155,13 @@ class NativeModelConfig:
             vocab=spec.vocab_size, rope_theta=float(spec.rope_theta), rms_eps=float(spec.rms_eps),
             activation=spec.activation,
             max_context=int(max_context if max_context is not None else spec.context_length),
-            max_batch=max_batch, head=head,
+            max_batch=max_batch, head=head, token_embd_type=token_embd_type, output_type=output_type,
         )
+
+    @property
+    def head_table_type(self) -> str:
+        """How the table the head is made from is stored (output's, or token_embd's when tied)."""
+        return self.output_type or self.token_embd_type
 
     def ternary_shapes(self) -> dict[str, tuple[int, int]]:
         """[out, in] of each ternary weight of a layer."""
@@ -173,7 +192,16 @@ class NativeModelConfig:
             setattr(c, name, value)
         c.activation = ACTIVATIONS[self.activation]
         c.head_mode = HEAD_MODES[self.head]
+        c.tok_embd_type = _ggml_type_id(self.token_embd_type, "token_embd")
+        c.output_type = _ggml_type_id(self.head_table_type, "output")
         return c
+
+
+def _ggml_type_id(name: str, what: str) -> int:
+    try:
+        return type_by_name(name).id
+    except KeyError:
+        raise ModelConfigError(f"unknown ggml type {name!r} for {what}", BN_ERR_BAD_VALUE) from None
 
 
 def _contiguous(a: Any, what: str) -> np.ndarray:
@@ -183,10 +211,10 @@ def _contiguous(a: Any, what: str) -> np.ndarray:
     return a
 
 
-def _bytes(a: Any, what: str) -> np.ndarray:
+def _bytes(a: Any, what: str, kind: str = "I2_S") -> np.ndarray:
     a = _contiguous(a, what)
     if a.dtype not in (np.uint8, np.int8):
-        raise ShapeError(f"{what} must be I2_S bytes (uint8), got {a.dtype}")
+        raise ShapeError(f"{what} must be {kind} bytes (uint8), got {a.dtype}")
     return a.reshape(-1).view(np.uint8)
 
 
@@ -204,6 +232,11 @@ def _f16_bits(a: Any, what: str) -> np.ndarray:
     if a.dtype != np.uint16:
         raise ShapeError(f"{what} must be float16 (or its uint16 bits), got {a.dtype}")
     return a.reshape(-1)
+
+
+def _table(a: Any, type_name: str, what: str) -> np.ndarray:
+    """f16 bits of an F16 table, else the stored bytes of the table (the library checks the type)."""
+    return _f16_bits(a, what) if type_name == "F16" else _bytes(a, what, type_name)
 
 
 def _ternary_parts(value: Any) -> tuple[Any, float]:
@@ -257,25 +290,29 @@ class NativeModel:
                 t.data = pointer(w, "uint8_t *")
                 t.len = w.size
                 t.scale = scale
-        embd = _f16_bits(token_embd, "token_embd")
+        embd = _table(token_embd, config.token_embd_type, "token_embd")
         norm = _f32(output_norm, "output_norm")
-        head = _f16_bits(output, "output") if output is not None else None
+        head = _table(output, config.head_table_type, "output") if output is not None else None
         embd_buffer = ffi.from_buffer(embd, require_writable=False)
-        # In fast mode an untied output only feeds the int8 head's build: not kept past creation.
         head_buffer = ffi.from_buffer(head, require_writable=False) if head is not None else None
         err = ffi.new("char[]", 512)
         out = ffi.new("bn_model **")
         status = lib.bn_model_create(
-            ctx.handle, cfg, structs, len(layers), ffi.cast("uint16_t *", embd_buffer), embd.size,
-            ffi.cast("uint16_t *", head_buffer) if head is not None else ffi.NULL,
-            head.size if head is not None else 0, pointer(norm, "float *"), norm.size,
-            err, len(err), out)
+            ctx.handle, cfg, structs, len(layers), embd_buffer, embd.size,
+            head_buffer if head is not None else ffi.NULL, head.size if head is not None else 0,
+            pointer(norm, "float *"), norm.size, err, len(err), out)
         _check(status, "creating the native model", ffi.string(err).decode("utf-8", "replace"))
-        if head is not None and config.head == "f16":
+        # The head reads the caller's table only in exact mode over F16; otherwise it served the
+        # int8 build or was decoded, and is not kept past creation.
+        head_streams_table = config.head == "f16" and config.head_table_type == "F16"
+        if head is not None and head_streams_table:
             keep.append(head_buffer)
         self._keep = keep
-        self._token_embd: Any = embd_buffer  # kept apart: read_embedding_from_file may drop it
-        self._head_reads_token_embd = head is None and config.head == "f16"
+        self._head_reads_token_embd = head is None and head_streams_table
+        # Kept apart: read_embedding_from_file may drop it. A tied exact head decoded from Q8_0 /
+        # Q6_K serves the embedding rows too, so the table is not read again.
+        tied_and_decoded = head is None and config.head == "f16" and not head_streams_table
+        self._token_embd: Any = None if tied_and_decoded else embd_buffer
         self._model = ffi.gc(out[0], lib.bn_model_free)
         self._embedding_file: str | None = None
 
@@ -307,18 +344,20 @@ class NativeModel:
                            max_batch: int = DEFAULT_MAX_BATCH, head: str = "f16") -> "NativeModel":
         """From an object shaped like runtime.weights.ModelWeights (spec, layers with `.ternary`
         and `.norms` dicts, token_embd, output, output_norm)."""
-        config = NativeModelConfig.from_spec(weights.spec, max_context, max_batch, head)
+        config = NativeModelConfig.from_spec(weights.spec, max_context, max_batch, head, weights.token_embd_type,
+                                             weights.output_type)
         layers = [{**layer.norms, **layer.ternary} for layer in weights.layers]
         return cls(ctx, config, layers, weights.token_embd, weights.output_norm, weights.output)
 
     @staticmethod
     def estimate_memory(config: NativeModelConfig, threads: int) -> dict[str, int]:
-        """Bytes a model of this config would allocate: {"kv", "scratch", "head"}."""
+        """Bytes a model of this config would allocate: {"kv", "scratch", "head", "decoded_head"}
+        (see the properties of the same names)."""
         ffi, lib = load()
-        out = ffi.new("uint64_t[3]")
-        _check(lib.bn_model_memory_estimate(config._to_native(ffi), int(threads), out, out + 1, out + 2),
+        out = ffi.new("uint64_t[4]")
+        _check(lib.bn_model_memory_estimate(config._to_native(ffi), int(threads), out, out + 1, out + 2, out + 3),
                "estimating the model's memory")
-        return {"kv": int(out[0]), "scratch": int(out[1]), "head": int(out[2])}
+        return {"kv": int(out[0]), "scratch": int(out[1]), "head": int(out[2]), "decoded_head": int(out[3])}
 
     def read_embedding_from_file(self, path: str | os.PathLike, offset: int, type_name: str = "F16") -> None:
         """Read embedding rows from `path` (token_embd's table at byte `offset`, stored as
@@ -433,5 +472,10 @@ class NativeModel:
         return int(self._lib.bn_model_head_bytes(self._model))
 
     @property
+    def decoded_head_bytes(self) -> int:
+        """The f16 decode of a Q8_0 / Q6_K head table (head="f16"), else 0."""
+        return int(self._lib.bn_model_decoded_head_bytes(self._model))
+
+    @property
     def allocated_bytes(self) -> int:
-        return self.kv_bytes + self.scratch_bytes + self.head_bytes
+        return self.kv_bytes + self.scratch_bytes + self.head_bytes + self.decoded_head_bytes

@@ -1,15 +1,12 @@
 """GGUF tensors → the arrays the native model runs on, checked against the model's shapes.
 
-I2_S ternary tensors, F16 embeddings and F32 norms are zero-copy views of the memory-mapped file.
-Everything else is converted once at load (and counted in `converted_bytes` / `convert_seconds`):
-TQ2_0 / TQ1_0 / F16 / F32 / BF16 ternary weights are re-ternarized (BITNET_SPEC 5.1) and packed
-as I2_S; Q8_0 / Q6_K / BF16 / F32 embeddings become F16. TL1 / TL2 files are refused with a
+I2_S ternary tensors, F16 / Q8_0 / Q6_K embedding and output tables and F32 norms are zero-copy
+views of the memory-mapped file: the native model decodes Q8_0 / Q6_K rows itself (building the
+int8 head from them, or an f16 copy it owns when the exact head reads the table). Everything else
+is converted once at load (and counted in `converted_bytes` / `convert_seconds`): TQ2_0 / TQ1_0 /
+F16 / F32 / BF16 ternary weights are re-ternarized (BITNET_SPEC 5.1) and packed as I2_S; BF16 /
+F32 embedding and output tables become F16 private copies. TL1 / TL2 files are refused with a
 message saying how to get an I2_S file.
-
-A converted token_embd is a private copy (vocab*d*2 bytes, 656 MB for 2B-4T). Unless the head
-streams it (exact mode, tied), the model loader (runtime.model) only builds the int8 head from
-it, then has the native model read Q8_0 / Q6_K rows from the file and lets the copy be freed:
-keep no reference to `ModelWeights.token_embd` beyond creating the native model.
 """
 from __future__ import annotations
 
@@ -24,7 +21,7 @@ from ..formats.tl import refuse_lut_format
 from ..gguf import GGUFFile, TensorInfo
 from ..native import i2s_pack
 from .model_spec import ModelSpec
-from .native_model import NORM_NAMES, TERNARY_NAMES, NativeModelConfig
+from .native_model import NORM_NAMES, TABLE_TYPES, TERNARY_NAMES, NativeModelConfig
 
 LUT_TYPES = ("TL1", "TL2")
 
@@ -49,13 +46,27 @@ class LayerWeights:
 class ModelWeights:
     spec: ModelSpec
     layers: list[LayerWeights]
-    token_embd: np.ndarray        # f16 bits (uint16) [vocab, d]: a file view, or a converted copy
-    output: np.ndarray | None     # f16 bits [vocab, d], None when tied to token_embd
+    token_embd: np.ndarray        # [vocab, ...] rows as token_embd_type: a file view, or a converted F16 copy
+    output: np.ndarray | None     # the same as output_type, None when tied to token_embd
     output_norm: np.ndarray       # f32 [d]
+    token_embd_type: str = "F16"  # F16: uint16 bits [vocab, d]; Q8_0 / Q6_K: stored bytes [vocab, row bytes]
+    output_type: str | None = None  # None when tied
     mapped_bytes: int = 0         # bytes used in place from the mapped file
     converted_bytes: int = 0      # bytes created by conversion at load
     convert_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+
+
+def native_table_type(info: TensorInfo) -> str:
+    """How a token_embd / output tensor reaches the native model: as stored, or converted to F16."""
+    return info.type.name if info.type.name in TABLE_TYPES else "F16"
+
+
+def native_table_types(g: GGUFFile) -> tuple[str, str | None]:
+    """(token_embd_type, output_type) of the ModelWeights load_weights will make (output_type None
+    when tied)."""
+    output = g.tensors.get("output.weight")
+    return native_table_type(g.tensors["token_embd.weight"]), native_table_type(output) if output else None
 
 
 def _expected_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
@@ -116,17 +127,20 @@ class _Builder:
         self.converted += values.nbytes
         return values
 
-    def f16_matrix(self, name: str, shape: tuple[int, int]) -> np.ndarray:
+    def table(self, name: str, shape: tuple[int, int]) -> tuple[np.ndarray, str]:
+        """An embedding or output table as the native model takes it, and its type."""
         info = self.tensor(name, shape)
-        if info.type.name == "F16":
+        table_type = native_table_type(info)
+        if table_type == info.type.name:
             self.mapped += info.nbytes
-            return info.data.view(np.uint16).reshape(shape)
+            rows = info.data.view(np.uint16) if table_type == "F16" else info.data
+            return rows.reshape(shape[0], -1), table_type
         t0 = time.perf_counter()
         values = dequantize_tensor(info).reshape(shape)
         bits = np.ascontiguousarray(values.astype(np.float16).view(np.uint16))
         self.seconds += time.perf_counter() - t0
         self.converted += bits.nbytes
-        return bits
+        return bits, table_type
 
 
 def load_weights(g: GGUFFile, spec: ModelSpec) -> ModelWeights:
@@ -139,7 +153,8 @@ def load_weights(g: GGUFFile, spec: ModelSpec) -> ModelWeights:
         norms = {n: b.f32_vector(f"blk.{i}.{n}.weight", shapes[n]) for n in NORM_NAMES}
         layers.append(LayerWeights(ternary, norms))
     vd = (spec.vocab_size, spec.d_model)
-    token_embd = b.f16_matrix("token_embd.weight", vd)
-    output = b.f16_matrix("output.weight", vd) if "output.weight" in g.tensors else None
+    token_embd, token_embd_type = b.table("token_embd.weight", vd)
+    output, output_type = b.table("output.weight", vd) if "output.weight" in g.tensors else (None, None)
     output_norm = b.f32_vector("output_norm.weight", (spec.d_model,))
-    return ModelWeights(spec, layers, token_embd, output, output_norm, b.mapped, b.converted, b.seconds)
+    return ModelWeights(spec, layers, token_embd, output, output_norm, token_embd_type, output_type, b.mapped,
+                        b.converted, b.seconds)

@@ -245,13 +245,14 @@ def test_odd_head_dim_is_refused_by_the_library(ctx):
     cfg = ffi.new("bn_model_config *", dict(n_layers=1, d_model=128, n_heads=2, n_kv_heads=1,
                                             head_dim=64, d_ffn=128, vocab=10, rope_theta=1e4,
                                             rms_eps=1e-5, activation=0, head_mode=0,
-                                            max_context=8, max_batch=8))
-    assert lib.bn_model_memory_estimate(cfg, 1, ffi.NULL, ffi.NULL, ffi.NULL) == 0
+                                            max_context=8, max_batch=8, tok_embd_type=lib.BN_GGML_F16,
+                                            output_type=lib.BN_GGML_F16))
+    assert lib.bn_model_memory_estimate(cfg, 1, ffi.NULL, ffi.NULL, ffi.NULL, ffi.NULL) == 0
     cfg.head_dim, cfg.n_heads, cfg.d_model = 3, 128, 384      # odd: RoPE needs pairs
-    assert lib.bn_model_memory_estimate(cfg, 1, ffi.NULL, ffi.NULL, ffi.NULL) == lib.BN_ERR_BAD_SHAPE
+    assert lib.bn_model_memory_estimate(cfg, 1, ffi.NULL, ffi.NULL, ffi.NULL, ffi.NULL) == lib.BN_ERR_BAD_SHAPE
     cfg.head_dim, cfg.n_heads = 2, 64
     cfg.max_context = 1 << 30
-    assert lib.bn_model_memory_estimate(cfg, 1, ffi.NULL, ffi.NULL, ffi.NULL) == lib.BN_ERR_BAD_SHAPE
+    assert lib.bn_model_memory_estimate(cfg, 1, ffi.NULL, ffi.NULL, ffi.NULL, ffi.NULL) == lib.BN_ERR_BAD_SHAPE
 
 
 # ---- memory facts ----
@@ -264,7 +265,7 @@ def test_memory_facts(small, ctx):
     assert model.kv_bytes == expected_kv
     assert model.head_bytes == 0
     estimate = NativeModel.estimate_memory(config, ctx.threads)
-    assert estimate == {"kv": model.kv_bytes, "scratch": model.scratch_bytes, "head": 0}
+    assert estimate == {"kv": model.kv_bytes, "scratch": model.scratch_bytes, "head": 0, "decoded_head": 0}
     fast = NativeModel(ctx, native_config(small, max_context=100, max_batch=16, head="i8"),
                        _layers(small), small.token_embd, small.output_norm)
     assert fast.head_bytes == small.vocab * small.d_model + ((4 * small.vocab + 63) // 64) * 64
