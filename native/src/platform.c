@@ -50,9 +50,11 @@ double bn_now_seconds(void) {
     return (double)c.QuadPart / (double)f.QuadPart;
 }
 void bn_cpu_relax(void) { YieldProcessor(); }
+void bn_thread_yield(void) { SwitchToThread(); }
 
 #else /* POSIX */
 
+#include <sched.h>
 #include <time.h>
 
 typedef struct { void (*fn)(void *); void *arg; } start_info;
@@ -99,5 +101,6 @@ void bn_cpu_relax(void) {
     __asm__ __volatile__("yield");
 #endif
 }
+void bn_thread_yield(void) { sched_yield(); }
 
 #endif

@@ -38,6 +38,7 @@ void *bn_aligned_alloc(size_t alignment, size_t size); /* NULL on failure; free 
 void bn_aligned_free(void *p);
 double bn_now_seconds(void);                            /* monotonic */
 void bn_cpu_relax(void);                                /* pause / yield hint inside spin loops */
+void bn_thread_yield(void);                             /* let another runnable thread have this CPU */
 
 /* Sequentially consistent atomics on naturally aligned 32/64-bit integers. */
 #if defined(_MSC_VER) && !defined(__clang__)
