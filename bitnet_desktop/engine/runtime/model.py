@@ -14,6 +14,7 @@ mapped pages of every table the native model no longer reads are given back.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..chat import chat_format_for_model
@@ -63,6 +64,14 @@ def _keep_only_needed_pages(g, native: NativeModel, head: str, tied: bool) -> No
     g.release_pages("token_embd.weight")
 
 
+def _native_model(g, spec: ModelSpec, ctx: KernelContext, context: int, max_batch: int,
+                  head: str) -> tuple[NativeModel, bool]:
+    """The native model of g's weights, and whether its head is tied to the embedding. No
+    reference to the weights stays behind: a converted table is freed with the native model."""
+    weights = load_weights(g, spec)
+    return NativeModel.from_model_weights(ctx, weights, context, max_batch, head), weights.output is None
+
+
 class BitNetModel:
     def __init__(self, path, spec: ModelSpec, gguf, tokenizer, chat_format, ctx, native,
                  memory: MemoryEstimate, load_seconds: float, head: str):
@@ -97,13 +106,16 @@ class BitNetModel:
                                     native_bytes["scratch"], native_bytes["head"],
                                     copies_at_load(g, head))
             check_fits(memory, str(path))
-            tokenizer = Tokenizer.from_gguf_metadata(g.metadata)
-            chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)
-            g.release_metadata_pages()  # ~8 MiB of vocabulary strings, read once to build the tokenizer
-            weights = load_weights(g, spec)
-            native = NativeModel.from_model_weights(ctx, weights, context, options.max_batch, head)
-            tied = weights.output is None
-            del weights  # the native model holds what it needs; a converted table may go
+            # The native model (its int8 head build is most of it, in C without the GIL) is made
+            # on another thread while this one builds the tokenizer in Python: the load takes the
+            # longer of the two instead of their sum. A tokenizer error is raised first, as the
+            # tokenizer comes first in the file's checks.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bitnet-load") as background:
+                native_made = background.submit(_native_model, g, spec, ctx, context, options.max_batch, head)
+                tokenizer = Tokenizer.from_gguf_metadata(g.metadata)
+                chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)
+                g.release_metadata_pages()  # ~8 MiB of vocabulary strings, read once to build the tokenizer
+                native, tied = native_made.result()
             _keep_only_needed_pages(g, native, head, tied)
         except BaseException:
             g.close()

@@ -1,13 +1,17 @@
 """Loading GGUF files into a runnable model: every supported format gives the same model, and
 every broken or unsupported file is refused with an error naming the file, tensor and problem."""
+import threading
+
 import numpy as np
 import pytest
 
-from bitnet_desktop.engine.errors import ModelFormatError
+from bitnet_desktop.engine.errors import ModelFormatError, TokenizerError
 from bitnet_desktop.engine.gguf import ValueType
 from bitnet_desktop.engine.runtime import memory
+from bitnet_desktop.engine.runtime import model as model_module
 from bitnet_desktop.engine.runtime.memory import InsufficientMemoryError
 from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions
+from bitnet_desktop.engine.tokenizer import Tokenizer
 from tests.engine.runtime.gguf_files import rewrite, synth
 
 IDS = [5, 17, 300, 42, 7, 99, 1000, 3, 250, 12]
@@ -110,5 +114,35 @@ def test_memory_estimate_matches_what_the_model_allocates(tmp_path):
         assert model.memory.scratch == model.native.scratch_bytes
         assert model.memory.fast_head == model.native.head_bytes > 0
         assert model.memory.kv_cache == model.spec.kv_bytes_per_token() * 128
+    finally:
+        model.close()
+
+
+def test_a_broken_tokenizer_is_reported_before_a_broken_tensor(tmp_path):
+    # The native model is made on another thread while the tokenizer is built; the tokenizer's
+    # error still comes first, as it did when the two ran one after the other.
+    bad = rewrite(synth(tmp_path), tmp_path / "bad.gguf", drop={"blk.1.ffn_up.weight"},
+                  meta={"tokenizer.ggml.model": (ValueType.STRING, "no-such-tokenizer")})
+    with pytest.raises(TokenizerError, match="no-such-tokenizer"):
+        BitNetModel.load(bad, LoadOptions(threads=1, context_length=64))
+
+
+def test_the_native_model_is_made_while_the_tokenizer_is_built(tmp_path, monkeypatch):
+    weights_started = threading.Event()
+    load_weights, from_gguf_metadata = model_module.load_weights, Tokenizer.from_gguf_metadata
+
+    def load_weights_and_say_so(g, spec):
+        weights_started.set()
+        return load_weights(g, spec)
+
+    def tokenizer_once_the_weights_are_loading(metadata):
+        assert weights_started.wait(timeout=30), "the native model waited for the tokenizer"
+        return from_gguf_metadata(metadata)
+
+    monkeypatch.setattr(model_module, "load_weights", load_weights_and_say_so)
+    monkeypatch.setattr(Tokenizer, "from_gguf_metadata", staticmethod(tokenizer_once_the_weights_are_loading))
+    model = BitNetModel.load(synth(tmp_path), LoadOptions(threads=1, context_length=64))
+    try:
+        assert np.isfinite(model.native.forward(IDS[:3], 0)).all()
     finally:
         model.close()
