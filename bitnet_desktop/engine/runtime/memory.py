@@ -45,7 +45,9 @@ class MemoryEstimate:
         return self.total + self.load_copy
 
 
-def _embedding_rows_from_file(g: GGUFFile, head: str) -> bool:
+def embedding_rows_from_file(g: GGUFFile, head: str) -> bool:
+    """Whether the loaded model reads embedding rows from the file rather than from memory: yes
+    unless the exact head streams a tied table, or the table is converted (BF16, F32)."""
     tied_head = "output.weight" not in g.tensors
     return not (head == "f16" and tied_head) and g.tensors["token_embd.weight"].type.name in TABLE_TYPES
 
@@ -55,7 +57,7 @@ def weight_bytes_read(g: GGUFFile, head: str) -> int:
     total = 0
     for name, info in g.tensors.items():
         if name == "token_embd.weight":
-            if not _embedding_rows_from_file(g, head):
+            if not embedding_rows_from_file(g, head):
                 total += 2 * info.n_elements
             continue
         if name == "output.weight" and head == "i8":

@@ -22,9 +22,9 @@ from ..gguf import open_gguf
 from ..native import KernelContext
 from ..tokenizer import Tokenizer
 from .generator import Generator
-from .memory import MemoryEstimate, check_fits, copies_at_load, weight_bytes_read
+from .memory import MemoryEstimate, check_fits, copies_at_load, embedding_rows_from_file, weight_bytes_read
 from .model_spec import ModelSpec, read_model_spec
-from .native_model import DEFAULT_MAX_BATCH, QUANTIZED_TABLE_TYPES, TABLE_TYPES, NativeModel, NativeModelConfig
+from .native_model import DEFAULT_MAX_BATCH, QUANTIZED_TABLE_TYPES, NativeModel, NativeModelConfig
 from .weights import load_weights, native_table_types
 
 HEAD_MODES = {"exact": "f16", "fast": "i8", "f16": "f16", "i8": "i8"}
@@ -45,31 +45,28 @@ class LoadOptions:
     bitnet_cpp_chat: bool = False    # render bitnet.cpp's chat string instead of the training one
 
 
-def _keep_only_needed_pages(g, native: NativeModel, head: str, tied: bool) -> None:
+def _keep_only_needed_pages(g, native: NativeModel, head: str) -> None:
     """Gives back the mapped pages of tables the native model no longer reads: an untied output
     that served only to build the int8 head, and a Q8_0 / Q6_K head table the exact head decoded.
-    Unless the head reads the embedding table (exact mode, tied), only the rows of tokens seen are
-    needed: read those from the file and give the table's pages back too. Through the mapping,
-    scattered row lookups would fault nearly the whole table back in (large page-cache folios)."""
+    Where only the rows of tokens seen are needed (see memory.embedding_rows_from_file), those are
+    read from the file and the table's pages go back too. Through the mapping, scattered row
+    lookups would fault nearly the whole table back in (large page-cache folios)."""
     embd = g.tensors["token_embd.weight"]
-    if not tied and (head == "i8" or g.tensors["output.weight"].type.name in QUANTIZED_TABLE_TYPES):
+    output = g.tensors.get("output.weight")
+    if output is not None and (head == "i8" or output.type.name in QUANTIZED_TABLE_TYPES):
         g.release_pages("output.weight")
-    if head == "f16" and tied:
-        if embd.type.name in QUANTIZED_TABLE_TYPES:
-            g.release_pages("token_embd.weight")  # decoded: the copy serves the head and the rows
-        return
-    if embd.type.name not in TABLE_TYPES:
-        return  # rows are taken from a converted copy (F32, BF16)
-    native.read_embedding_from_file(g.path, embd.file_offset, embd.type.name)
-    g.release_pages("token_embd.weight")
+    if embedding_rows_from_file(g, head):
+        native.read_embedding_from_file(g.path, embd.file_offset, embd.type.name)
+        g.release_pages("token_embd.weight")
+    elif output is None and head == "f16" and embd.type.name in QUANTIZED_TABLE_TYPES:
+        g.release_pages("token_embd.weight")  # decoded: the copy serves the head and the rows
 
 
 def _native_model(g, spec: ModelSpec, ctx: KernelContext, context: int, max_batch: int,
-                  head: str) -> tuple[NativeModel, bool]:
-    """The native model of g's weights, and whether its head is tied to the embedding. No
-    reference to the weights stays behind: a converted table is freed with the native model."""
-    weights = load_weights(g, spec)
-    return NativeModel.from_model_weights(ctx, weights, context, max_batch, head), weights.output is None
+                  head: str) -> NativeModel:
+    """The native model of g's weights. No reference to the weights stays behind: a converted
+    table is freed with the native model."""
+    return NativeModel.from_model_weights(ctx, load_weights(g, spec), context, max_batch, head)
 
 
 class BitNetModel:
@@ -115,8 +112,8 @@ class BitNetModel:
                 tokenizer = Tokenizer.from_gguf_metadata(g.metadata)
                 chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)
                 g.release_metadata_pages()  # ~8 MiB of vocabulary strings, read once to build the tokenizer
-                native, tied = native_made.result()
-            _keep_only_needed_pages(g, native, head, tied)
+                native = native_made.result()
+            _keep_only_needed_pages(g, native, head)
         except BaseException:
             g.close()
             raise
