@@ -367,10 +367,7 @@ class NativeModel:
         mapped table's pages back (GGUFFile.release_pages) or free a converted copy. Checks that
         the file holds this model's token_embd (ModelConfigError otherwise, also for another
         type); nothing changes when it does not."""
-        try:
-            type_id = type_by_name(type_name).id
-        except KeyError:
-            raise ModelConfigError(f"unknown ggml type {type_name!r} for token_embd", BN_ERR_BAD_VALUE) from None
+        type_id = _ggml_type_id(type_name, "token_embd")
         ffi = self._ffi
         err = ffi.new("char[]", 512)
         _check(self._lib.bn_model_embedding_from_file(self._model, os.fsencode(path), int(offset), type_id,
