@@ -1,13 +1,5 @@
-"""How much of a memory-mapped file this process keeps resident (Linux only)."""
+"""How much of a memory-mapped file this process keeps resident (Linux only): the app's own
+reader, under the name the engine tests use."""
+from bitnet_desktop.meters.memory import mapped_file_rss as mapped_rss
 
-
-def mapped_rss(path) -> int:
-    """Resident bytes of this process's mappings of `path` (from /proc/self/smaps)."""
-    total, inside = 0, False
-    with open("/proc/self/smaps") as f:
-        for line in f:
-            if "-" in line.split(" ", 1)[0]:
-                inside = line.rstrip().endswith(str(path))
-            elif inside and line.startswith("Rss:"):
-                total += int(line.split()[1]) * 1024
-    return total
+__all__ = ["mapped_rss"]
