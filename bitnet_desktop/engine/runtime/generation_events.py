@@ -1,8 +1,25 @@
-"""What a generation reports while it runs: one event per token, one at the end, and the stats a
-GUI shows live (prompt and generation speed measured separately, time to first token)."""
+"""What a generation reports while it runs: prompt-processing progress, one event per token, one
+at the end, and the stats a GUI shows live (prompt and generation speed measured separately,
+time to first token)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
+
+
+class FinishReason(str, Enum):
+    """Why a generation ended. A str, so `reason == "eos"` and JSON output keep working."""
+    EOS = "eos"                    # the model produced an end-of-turn token
+    STOP_STRING = "stop_string"    # a stop string appeared in the text
+    MAX_TOKENS = "max_tokens"      # the generation budget was spent
+    CONTEXT_FULL = "context_full"  # the KV cache is full
+    CANCELLED = "cancelled"        # cancel() was called
+    ERROR = "error"                # something failed mid-stream; FinishedEvent.error says what
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__
 
 
 @dataclass
@@ -30,18 +47,27 @@ class GenerationStats:
 
 
 @dataclass
+class PromptProgressEvent:
+    done: int          # new prompt tokens processed so far (reused ones are not counted)
+    total: int         # new prompt tokens to process
+    seconds: float     # since the generation started
+
+
+@dataclass
 class TokenEvent:
     token_id: int
     text: str          # complete UTF-8 text released by this token (may be "" while a character or
                        # a possible stop string is pending)
     index: int         # 0 for the first generated token
-    seconds: float     # since the generation started
+    seconds: float     # since the generation started (prompt processing included)
     top_logits: list[tuple[int, float]] | None = None  # the K best (id, logit) when requested
+    since_first_token: float = 0.0  # since the first token was sampled (0 for the first one)
 
 
 @dataclass
 class FinishedEvent:
-    reason: str        # "eos", "stop_string", "max_tokens", "context_full" or "cancelled"
-    text: str          # the whole generated text (stop string excluded)
+    reason: FinishReason
+    text: str          # the whole generated text (stop string excluded), also after a cancel or an error
     token_ids: list[int] = field(default_factory=list)
     stats: GenerationStats = field(default_factory=GenerationStats)
+    error: BaseException | None = None  # what failed, when reason is ERROR
