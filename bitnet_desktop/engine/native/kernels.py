@@ -127,6 +127,12 @@ class KernelContext:
         check(self._lib.bn_ctx_set_kernel(self._ctx, KERNEL_NAMES.index(name)),
               f"switching to kernel {name}")
 
+    def close(self) -> None:
+        """Stops the thread pool and frees the context now; unusable afterwards. Idempotent."""
+        ctx, self._ctx = getattr(self, "_ctx", None), None
+        if ctx is not None:
+            self._ffi.release(ctx)
+
     def cancel(self) -> None:
         self._lib.bn_ctx_cancel(self._ctx)
 

@@ -10,14 +10,22 @@ checks the memory need against what is available first, and converts only what m
 (see runtime.weights). Unless the head streams the embedding table (exact mode, tied), the native
 model then reads embedding rows from the file (F16, Q8_0 or Q6_K rows, decoded in C), and the
 mapped pages of every table the native model no longer reads are given back.
+
+Loading reports its stages to an optional `progress(stage, fraction)` callback (called on the
+loading thread) and stops with LoadCancelledError when an optional `cancel` event is set: between
+stages, and inside the native model's build through the kernel context's cancel flag. `close()`
+frees the native model, its context and the mapping at once.
 """
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
 from dataclasses import dataclass
+from typing import Callable
 
 from ..chat import chat_format_for_model
+from ..errors import BitNetError, CancelledError
 from ..gguf import open_gguf
 from ..native import KernelContext
 from ..tokenizer import Tokenizer
@@ -32,6 +40,31 @@ HEAD_MODES = {"exact": "f16", "fast": "i8", "f16": "f16", "i8": "i8"}
 # 8-bit embedding costs 0.06 % perplexity on 2B-4T (BITNET_SPEC 2.8: 17.120 with Q8_0 vs 17.109).
 DEFAULT_HEAD = "fast"
 DEFAULT_CONTEXT = 2048
+
+LoadProgress = Callable[[str, float], None]
+
+
+class LoadCancelledError(BitNetError):
+    """Loading stopped because it was cancelled; nothing stays allocated."""
+
+
+def _report(progress: LoadProgress | None, cancel: threading.Event | None, stage: str, fraction: float) -> None:
+    if cancel is not None and cancel.is_set():
+        raise LoadCancelledError("loading was cancelled")
+    if progress is not None:
+        progress(stage, fraction)
+
+
+def _wait_for_native(future, ctx: KernelContext, cancel: threading.Event | None) -> "NativeModel":
+    """The native model being built, passing a cancel on to its kernel context."""
+    while True:
+        try:
+            return future.result(timeout=0.05 if cancel is not None else None)
+        except TimeoutError:
+            if cancel.is_set():
+                ctx.cancel()
+        except CancelledError:
+            raise LoadCancelledError("loading was cancelled") from None
 
 
 @dataclass(frozen=True)
@@ -85,12 +118,15 @@ class BitNetModel:
         self.generator = Generator(native, tokenizer, chat_format.stop_token_ids)
 
     @classmethod
-    def load(cls, path, options: LoadOptions = LoadOptions()) -> "BitNetModel":
+    def load(cls, path, options: LoadOptions = LoadOptions(), progress: LoadProgress | None = None,
+             cancel: threading.Event | None = None) -> "BitNetModel":
         t0 = time.perf_counter()
         head = HEAD_MODES.get(options.head)
         if head is None:
             raise ValueError(f"unknown head mode {options.head!r}; use 'fast' or 'exact'")
+        _report(progress, cancel, "reading the model file", 0.0)
         g = open_gguf(path)
+        ctx = native = None
         try:
             embd = g.tensors.get("token_embd.weight")
             vocab_rows = embd.shape[0] if embd is not None and len(embd.shape) == 2 else 0
@@ -103,6 +139,7 @@ class BitNetModel:
                                     native_bytes["scratch"], native_bytes["head"],
                                     copies_at_load(g, head))
             check_fits(memory, str(path))
+            _report(progress, cancel, "building the model and the tokenizer", 0.1)
             # The native model (its int8 head build is most of it, in C without the GIL) is made
             # on another thread while this one builds the tokenizer in Python: the load takes the
             # longer of the two instead of their sum. A tokenizer error is raised first, as the
@@ -112,15 +149,28 @@ class BitNetModel:
                 tokenizer = Tokenizer.from_gguf_metadata(g.metadata)
                 chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)
                 g.release_metadata_pages()  # ~8 MiB of vocabulary strings, read once to build the tokenizer
-                native = native_made.result()
+                if cancel is not None and cancel.is_set():
+                    ctx.cancel()
+                native = _wait_for_native(native_made, ctx, cancel)
+            _report(progress, cancel, "giving back unneeded pages", 0.9)
             _keep_only_needed_pages(g, native, head)
+            _report(progress, cancel, "ready", 1.0)
         except BaseException:
+            if native is not None:
+                native.close()
+            if ctx is not None:
+                ctx.close()
             g.close()
             raise
         return cls(path, spec, g, tokenizer, chat_format, ctx, native, memory,
                    time.perf_counter() - t0, head)
 
     def close(self) -> None:
+        """Unloads the model: frees the native model (KV cache, head copy, scratch), stops the
+        context's threads and unmaps the file. The object is unusable afterwards."""
+        if self.native is not None:
+            self.native.close()
+            self.ctx.close()
         self.native = None
         self.generator = None
         self.gguf.close()

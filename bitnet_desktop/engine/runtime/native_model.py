@@ -436,6 +436,15 @@ class NativeModel:
     def cancel(self) -> None:
         self.ctx.cancel()
 
+    def close(self) -> None:
+        """Frees the native model now (KV cache, scratch, head copies) and drops the references
+        to the caller's tables; the object is unusable afterwards. Idempotent."""
+        model, self._model = getattr(self, "_model", None), None
+        if model is not None:
+            self._ffi.release(model)
+        self._keep = []
+        self._token_embd = None
+
     def clear_cancel(self) -> None:
         self.ctx.clear_cancel()
 
