@@ -124,6 +124,7 @@ class ConversationList(QWidget):
         more_button.setObjectName("moreButton")
         more_button.setText("⋯")
         more_button.setToolTip("Export or import conversations")
+        more_button.setAccessibleName("More")
         more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         more_button.setMenu(more_menu)
 
@@ -135,6 +136,7 @@ class ConversationList(QWidget):
 
         self._no_hits = QLabel()
         self._no_hits.setObjectName("noHitsLabel")
+        self._no_hits.setTextFormat(Qt.TextFormat.PlainText)   # it quotes what the user typed
         self._no_hits.setWordWrap(True)
         self._no_hits.hide()
 
@@ -164,6 +166,7 @@ class ConversationList(QWidget):
 
         self._undo_label = QLabel()
         self._undo_label.setObjectName("undoLabel")
+        self._undo_label.setTextFormat(Qt.TextFormat.PlainText)
         undo_button = QPushButton("Undo")
         undo_button.setObjectName("undoButton")
         undo_button.clicked.connect(self._on_undo_button_clicked)
@@ -217,7 +220,6 @@ class ConversationList(QWidget):
             self.error_occurred.emit(str(error))
             return None
         self._pin_action.setText("Unpin" if pinned else "Pin")
-        self._rename_action.setEnabled(bool(index.flags() & Qt.ItemFlag.ItemIsEditable))
         menu = QMenu(self)
         menu.addActions([self._rename_action, self._pin_action, self._delete_action])
         menu.addSeparator()
@@ -248,6 +250,7 @@ class ConversationList(QWidget):
         searching = self._model.query is not None
         for action in self._leave_search_actions:
             action.setEnabled(searching)
+        self._rename_action.setEnabled(not searching)   # a hit row shows a snippet, not the title
         self._no_hits.setVisible(searching and self._model.rowCount() == 0)
         if searching:
             self._no_hits.setText(f"No chats match “{_shortened(self._model.query)}”")

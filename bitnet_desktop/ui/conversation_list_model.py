@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from html import escape
 from typing import Any, Callable
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -131,18 +132,16 @@ class ConversationListModel(QAbstractListModel):
             return item.title
         if role == Qt.ItemDataRole.ToolTipRole:
             when = datetime.fromtimestamp(item.updated).strftime("%Y-%m-%d %H:%M")
-            return f"{item.title}\nLast activity {when}"
+            return _rich_tooltip(item.title, f"Last activity {when}")
         if role == self.PinnedRole:
             return item.pinned
-        if role == self.MessageIdRole:
-            return None
         return None
 
     def _hit_data(self, item: SearchHit, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{item.conversation_title}\n{_one_line(item.snippet)}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{item.conversation_title}\n{item.snippet}"
+            return _rich_tooltip(item.conversation_title, item.snippet)
         if role == self.MessageIdRole:
             return item.message_id
         if role == self.PinnedRole:
@@ -152,6 +151,11 @@ class ConversationListModel(QAbstractListModel):
 
 def _conversation_id(item: Conversation | SearchHit) -> int:
     return item.conversation_id if isinstance(item, SearchHit) else item.id
+
+
+def _rich_tooltip(title: str, detail: str) -> str:
+    # Always rich text, escaped: Qt would guess a title such as "<b>x</b>" to be markup.
+    return f"<b>{escape(title)}</b><br>{escape(detail).replace(chr(10), '<br>')}"
 
 
 def _one_line(text: str) -> str:

@@ -78,8 +78,8 @@ def focus_list(qtbot, sidebar) -> QListView:
     return focus(qtbot, sidebar, view_of(sidebar))
 
 
-def menu_action(menu, text):
-    return next(action for action in menu.actions() if action.text() == text)
+def menu_action(widget, text):
+    return next(action for action in widget.actions() if action.text() == text)
 
 
 def more_menu_action(sidebar, text):
@@ -111,7 +111,7 @@ def test_rows_show_pinned_first_then_latest_activity(store, make_sidebar):
     assert model.index(1).data(Qt.ItemDataRole.DisplayRole) == "First\njust now"
     assert model.index(0).data(Model.PinnedRole) is True
     assert model.index(1).data(Model.PinnedRole) is False
-    assert "Second" in model.index(2).data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(2).data(Qt.ItemDataRole.ToolTipRole).startswith("<b>Second</b><br>Last activity ")
 
 
 def test_pin_and_unpin_from_the_context_menu(store, make_sidebar):
@@ -387,6 +387,31 @@ def test_a_search_without_hits_says_so(qtbot, store, make_sidebar):
     assert search.text() == ""
     assert titles(sidebar) == ["Alpha"]
     assert not label.isVisible()
+
+
+def test_rows_of_a_search_cannot_be_renamed_but_can_be_deleted(qtbot, store, make_sidebar):
+    chat = store.create_conversation("<b>Markup</b> in a title")
+    store.add_message(chat.id, "user", "findable words")
+    sidebar = make_sidebar()
+    sidebar.findChild(QLineEdit, "searchField").setText("findable")
+    qtbot.waitUntil(lambda: view_of(sidebar).model().query == "findable")
+    index = row_index(sidebar, chat.id, store.messages(chat.id)[0].id)
+    view = view_of(sidebar)
+    view.setCurrentIndex(index)
+
+    assert "&lt;b&gt;Markup&lt;/b&gt;" in index.data(Qt.ItemDataRole.ToolTipRole)
+    menu = sidebar.row_menu()
+    assert not menu_action(menu, "Rename").isEnabled()
+    menu_action(menu, "Delete").trigger()
+
+    assert store.conversations() == []
+    assert view.model().query == "findable" and view.model().rowCount() == 0
+    label = sidebar.findChild(QLabel, "undoLabel")
+    assert label.textFormat() == Qt.TextFormat.PlainText
+    assert label.text() == "Deleted “<b>Markup</b> in a title” ·"
+
+    sidebar.findChild(QLineEdit, "searchField").clear()
+    assert menu_action(view, "Rename").isEnabled()      # the list's F2 works again
 
 
 # Export and import on the task pool
