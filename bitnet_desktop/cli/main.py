@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..chats.errors import StoreError
 from ..engine.errors import BitNetError
 from . import bench_kernels, bench_model, chat, generate, info, perplexity
+from . import chats
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,10 +16,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run BitNet b1.58 ternary language models offline on this CPU.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub.add_parser("app", help="open the desktop window (also what no command does)")
     info.register(sub)
     generate.register(sub)
     chat.register(sub)
     perplexity.register(sub)
+    chats.register(sub)
     # synth has its own parser (engine/synth/cli.py); main() hands it the arguments untouched.
     sub.add_parser("synth", help="write a synthetic BitNet model GGUF (see `synth --help`)", add_help=False)
     bench = sub.add_parser("bench", help="benchmarks: `bench MODEL|--shape NAME` or `bench kernels`")
@@ -29,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] == "app" or argv[0].startswith("--data-dir"):
+        from ..ui.app import main as run_window  # Qt is imported only for the window
+
+        return run_window(argv[1:] if argv[:1] == ["app"] else argv)
     if argv[:1] == ["synth"]:
         from ..engine.synth.cli import main_synth
 
@@ -39,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except BitNetError as exc:
+    except (BitNetError, StoreError) as exc:
         print(f"bitnet-desktop: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
