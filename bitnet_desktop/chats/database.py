@@ -55,8 +55,10 @@ def translate_error(exc: sqlite3.Error, path: Path, busy_timeout: float) -> Stor
             f"cannot write the conversation database {path}: the file or its folder is read-only; "
             f"check its permissions, or choose another folder with --data-dir")
     if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
-        return StoreError(f"the conversation database {path} is damaged ({exc}); restart the app "
-                          f"to move it aside and start a fresh one")
+        # Found at open, a damaged file is moved aside (open_database); found later, it is the
+        # user's to move: a page deep inside may be damaged while the rest still reads.
+        return StoreError(f"the conversation database {path} is damaged ({exc}); quit BitNet Desktop "
+                          f"and move the file aside to start a fresh one")
     if code == SQLITE_IOERR:
         return StoreError(f"could not read or write {path} ({name}: {exc}); check the disk")
     if code == SQLITE_CANTOPEN:

@@ -104,8 +104,10 @@ _PYTHON_KINDS = {"int": "integer", "float": "number", "str": "string", "bool": "
 
 
 def _kinds_of(cls, names: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
-    return {f.name: tuple(_PYTHON_KINDS[part.strip()] for part in str(f.type).split("|"))
-            for f in fields(cls) if names is None or f.name in names}
+    def kinds(annotation) -> tuple[str, ...]:
+        text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+        return tuple(_PYTHON_KINDS[part.strip()] for part in text.split("|"))
+    return {f.name: kinds(f.type) for f in fields(cls) if names is None or f.name in names}
 
 
 _STATS_KINDS = _kinds_of(AnswerStats)

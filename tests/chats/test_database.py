@@ -8,6 +8,7 @@ import time
 import pytest
 
 from bitnet_desktop.chats import schema
+from bitnet_desktop.chats.database import translate_error
 from bitnet_desktop.chats.errors import (DatabaseLockedError, DiskFullError, NewerSchemaError,
                                          ReadOnlyDatabaseError, StoreError)
 from bitnet_desktop.chats.store import ConversationStore
@@ -249,3 +250,34 @@ def test_disk_full_rolls_back_and_says_so(path):
             connection.execute("PRAGMA max_page_count = 1073741823")
         store.add_message(conversation.id, "assistant", "x" * 1_000_000)
         assert store.message_count(conversation.id) == 2
+
+
+def sqlite_error(message, code=None, cls=sqlite3.OperationalError):
+    error = cls(message)
+    if code is not None:
+        error.sqlite_errorcode = code
+        error.sqlite_errorname = "SQLITE_TEST"
+    return error
+
+
+@pytest.mark.parametrize("code, message, expected", [
+    (5, "database is locked", DatabaseLockedError),
+    (6 | (1 << 8), "database table is locked", DatabaseLockedError),     # SQLITE_LOCKED_SHAREDCACHE
+    (13, "database or disk is full", DiskFullError),
+    (8 | (3 << 8), "attempt to write a readonly database", ReadOnlyDatabaseError),  # READONLY_ROLLBACK
+    (11, "database disk image is malformed", StoreError),
+    (26, "file is not a database", StoreError),
+    (10 | (3 << 8), "disk I/O error", StoreError),                       # SQLITE_IOERR_WRITE
+    (1, "no such table: x", StoreError),
+])
+@pytest.mark.parametrize("with_code", [True, False], ids=["error code", "message only (Python 3.10)"])
+def test_sqlite_errors_become_store_errors(path, code, message, expected, with_code):
+    error = translate_error(sqlite_error(message, code if with_code else None), path, 5.0)
+    assert type(error) is expected
+    assert str(path) in str(error)
+
+
+def test_damage_found_after_open_tells_what_to_do(path):
+    damaged = sqlite_error("database disk image is malformed", 11, sqlite3.DatabaseError)
+    error = translate_error(damaged, path, 5)
+    assert "is damaged" in str(error) and "move the file aside" in str(error)
