@@ -11,7 +11,6 @@ import json
 import math
 import os
 import tempfile
-import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -298,12 +297,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
 def _move_aside(path: Path, error: Exception) -> str:
     """Renames an unusable settings file to `<name>.corrupt-<timestamp>` (so saving the defaults
     later does not destroy it) and returns the message for load_problem."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        n += 1
+    target = paths.aside_path(path)
     try:
         os.replace(path, target)
     except OSError as move_error:

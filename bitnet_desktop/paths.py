@@ -8,6 +8,7 @@ folders the same way, so `bitnet-desktop chats list` shows what the window saved
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import platformdirs
@@ -41,3 +42,14 @@ def database_path(override: str | os.PathLike | None = None) -> Path:
 
 def settings_path(override: str | os.PathLike | None = None) -> Path:
     return config_dir(override) / SETTINGS_FILE
+
+
+def aside_path(path: Path, label: str = "corrupt") -> Path:
+    """A free name beside `path` to move a damaged file to: `<name>.<label>-<timestamp>[-n]`."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.{label}-{stamp}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.{label}-{stamp}-{n}")
+        n += 1
+    return target

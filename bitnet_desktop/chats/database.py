@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..paths import aside_path
 from . import schema
 from .errors import (DatabaseLockedError, DiskFullError, NewerSchemaError, ReadOnlyDatabaseError,
                      StoreError)
@@ -254,12 +254,7 @@ def _migrate(db: Database, read_only: bool) -> int:
 
 def _quarantine(path: Path) -> Path:
     """Move a damaged database and its -wal / -shm files aside; return the database's new path."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        n += 1
+    target = aside_path(path)
     try:
         # Companions first: if we stop halfway, the damaged file is still in place and is moved
         # aside at the next start, rather than a stray -wal meeting a fresh database.
