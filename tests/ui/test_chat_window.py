@@ -49,7 +49,10 @@ def test_type_enter_and_the_answer_streams_into_the_view_and_the_store(harness, 
     assert "gen" in label(h.chat, "stats_speed") and "ctx" in label(h.chat, "stats_context")
     assert "RAM" in label(h.chat, "stats_memory") and "J/token" in label(h.chat, "stats_energy")
     assert h.store.conversation(h.chat.conversation_id).title.startswith("Hello there")
-    assert not h.chat._drain_timer.isActive()  # nothing polls once the answer is done
+    # nothing polls once the answer is done
+    from PySide6.QtCore import QTimer
+
+    assert [t.objectName() or repr(t) for t in h.window.findChildren(QTimer) if t.isActive()] == []
 
 
 def test_stop_keeps_the_partial_answer(harness, model_path, qtbot):
@@ -120,10 +123,8 @@ def test_settings_and_the_open_conversation_survive_a_restart(harness, model_pat
     assert again.chat.composer.can_send
 
 
-def test_stop_and_ask_offers_to_drop_the_oldest_turns(harness, model_path, qtbot):
-    settings = AppSettings.load(settings_path())
-    settings.context_length, settings.context_policy = 256, "stop_and_ask"
-    h = harness(settings)
+def open_long_conversation(h, model_path):
+    """Five long exchanges: more than a 256-token context holds."""
     h.load(model_path)
     cid = h.chat.new_conversation()
     h.store.update_conversation(cid, sampling={"temperature": 0, "max_tokens": 8})
@@ -131,6 +132,13 @@ def test_stop_and_ask_offers_to_drop_the_oldest_turns(harness, model_path, qtbot
         h.store.add_message(cid, "user", f"question {i} " + "blah " * 20)
         h.store.add_message(cid, "assistant", f"answer {i} " + "bleh " * 20)
     h.chat.open_conversation(cid)
+
+
+def test_stop_and_ask_offers_to_drop_the_oldest_turns(harness, model_path, qtbot):
+    settings = AppSettings.load(settings_path())
+    settings.context_length, settings.context_policy = 256, "stop_and_ask"
+    h = harness(settings)
+    open_long_conversation(h, model_path)
     h.chat.send("the newest question")
     qtbot.waitUntil(lambda: h.chat.overflow_box is not None, timeout=30_000)
     assert "does not fit" in h.chat.overflow_box.windowTitle() or "context" in h.chat.overflow_box.text()
@@ -145,12 +153,6 @@ def test_drop_oldest_policy_answers_without_asking(harness, model_path, qtbot):
     settings = AppSettings.load(settings_path())
     settings.context_length, settings.context_policy = 256, "drop_oldest"
     h = harness(settings)
-    h.load(model_path)
-    cid = h.chat.new_conversation()
-    h.store.update_conversation(cid, sampling={"temperature": 0, "max_tokens": 8})
-    for i in range(5):
-        h.store.add_message(cid, "user", f"question {i} " + "blah " * 20)
-        h.store.add_message(cid, "assistant", f"answer {i} " + "bleh " * 20)
-    h.chat.open_conversation(cid)
+    open_long_conversation(h, model_path)
     outcome = h.send_and_wait("the newest question")
     assert outcome.plan.dropped_messages > 0 and h.chat.overflow_box is None
