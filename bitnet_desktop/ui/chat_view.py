@@ -3,9 +3,18 @@
 Each shown message is one QTextFrame of the document: the frame is the message's character range (Qt
 keeps it right as text changes around it) and carries the role's background. While an answer streams,
 only its frame's content is replaced, inside one edit block, so an update costs the same whatever the
-history (re-rendering the whole conversation grew from 5 to 34 ms at 10 to 200 messages). A long
+history (re-rendering the whole conversation grew from 5 to 34 ms at 10 to 200 messages). Within that
+frame the last Markdown block, the only one still changing, sits in a child frame of its own, and an
+update replaces just that while the blocks before it stay as they are. A long
 history is rendered lazily: the newest page first, older pages at the top as the user scrolls up.
 Each message keeps its raw Markdown; the copy actions take text from it, never from the document.
+
+Measured (offscreen, one core of a Xeon build machine, PySide6 6.11): update_streaming of a short answer
+takes a median 0.25 ms with 10 messages rendered and 0.45 ms with 1,000. Streaming a 2,900-word answer
+with three highlighted code blocks in 755 updates: median 0.64 ms, 90th percentile 2.6 ms, at most 21 ms
+(when a block completes and the whole message is laid out again); re-rendering the whole message on every
+update took a median 3.3 ms and 2.7 s in all against 0.8 s. set_messages of 1,000 messages renders 50 of
+them in 10 to 35 ms.
 """
 from __future__ import annotations
 
@@ -17,7 +26,7 @@ from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QHelpEvent,
 from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 
 from ..chats.records import Message
-from .markdown_html import code_blocks, palette, render_markdown
+from .markdown_html import code_blocks, palette, render_markdown, split_last_block
 
 PAGE = 50                      # messages rendered at once: the newest first, then older ones per scroll
 _SHOWN_ROLES = ("user", "assistant")   # the system prompt lives in the settings, not in the chat
@@ -44,6 +53,8 @@ class ChatView(QTextBrowser):
         self._footers: dict[int, tuple] = {}        # what each rendered footer shows, to know when it changes
         self._first_rendered = 0
         self._streaming_id: int | None = None
+        self._tail: QTextFrame | None = None      # the streaming message's last block, re-rendered per update
+        self._settled: str | None = None          # the Markdown rendered above the tail
         self._dark = False
         self._busy = False     # scroll and resize events of our own edits must not load history
         self.anchorClicked.connect(self._on_anchor_clicked)
@@ -55,7 +66,7 @@ class ChatView(QTextBrowser):
         """Replaces everything (another conversation was opened) and shows its end."""
         self._messages = [m for m in messages if m.role in _SHOWN_ROLES]
         self._index = {m.id: i for i, m in enumerate(self._messages)}
-        self._streaming_id = None
+        self._end_stream()
         self._rebuild(max(0, len(self._messages) - PAGE))
         self._scroll_to_bottom()
         self._fill_viewport()
@@ -78,13 +89,30 @@ class ChatView(QTextBrowser):
         """The whole text so far; re-renders the streaming message only."""
         if self._streaming_id is None:
             return
-        message = self._messages[self._index[self._streaming_id]]
-        if message.text != text:
-            self._replace(dataclasses.replace(message, text=text))
+        index = self._index[self._streaming_id]
+        if self._messages[index].text == text:
+            return
+        message = dataclasses.replace(self._messages[index], text=text)
+        settled, tail, code_count = split_last_block(text)
+        if self._tail is None or settled != self._settled:
+            self._replace(message)      # a block was completed: lay the message out again
+            return
+        self._messages[index] = message
+        at_bottom = self._at_bottom()
+        cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()
+        cursor.setPosition(self._tail.firstPosition())
+        cursor.setPosition(self._tail.lastPosition(), QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        cursor.insertHtml(render_markdown(tail, streaming=True, dark=self._dark, link_prefix=f"{message.id}:",
+                                          first_code_index=code_count))
+        cursor.endEditBlock()
+        if at_bottom:
+            self._scroll_to_bottom()
 
     def end_streaming(self, message: Message) -> None:
         """The final text, stats and complete flag of the streamed message."""
-        self._streaming_id = None
+        self._end_stream()
         if message.id in self._index:
             self._replace(message)
 
@@ -98,7 +126,7 @@ class ChatView(QTextBrowser):
         for message in removed:
             del self._index[message.id]
         if self._streaming_id in {m.id for m in removed}:
-            self._streaming_id = None
+            self._end_stream()
         if index <= self._first_rendered:
             self._rebuild(max(0, len(self._messages) - PAGE))
             self._scroll_to_bottom()
@@ -147,10 +175,16 @@ class ChatView(QTextBrowser):
 
     # ---- rendering
 
+    def _end_stream(self) -> None:
+        self._streaming_id = None
+        self._tail = None               # a wrapper of a frame that the next render deletes
+        self._settled = None
+
     def _rebuild(self, first: int) -> None:
         self._busy = True
         try:
             self._frames.clear()        # drop the wrappers before Qt deletes the frames they wrap
+            self._tail = None
             self._footers.clear()
             self.document().clear()
             self._first_rendered = first
@@ -203,11 +237,22 @@ class ChatView(QTextBrowser):
             self._scroll_to_bottom()
 
     def _fill(self, cursor: QTextCursor, message: Message) -> None:
-        streaming = message.id == self._streaming_id
-        footer = self._footer(message, streaming)
+        """Renders a message at the cursor, which is in its (empty) frame."""
+        label = f"<p><b>{_LABELS[message.role]}</b></p>"
+        prefix = f"{message.id}:"
+        if message.id == self._streaming_id:
+            self._footers[message.id] = ()
+            settled, tail, code_count = split_last_block(message.text)
+            cursor.insertHtml(label + render_markdown(settled, dark=self._dark, link_prefix=prefix))
+            self._tail = cursor.insertFrame(QTextFrameFormat())
+            self._settled = settled
+            cursor.insertHtml(render_markdown(tail, streaming=True, dark=self._dark, link_prefix=prefix,
+                                              first_code_index=code_count))
+            return
+        footer = self._footer(message)
         self._footers[message.id] = footer
-        body = render_markdown(message.text, streaming=streaming, dark=self._dark, link_prefix=f"{message.id}:")
-        cursor.insertHtml(f"<p><b>{_LABELS[message.role]}</b></p>{body}{self._footer_html(message.id, footer)}")
+        body = render_markdown(message.text, dark=self._dark, link_prefix=prefix)
+        cursor.insertHtml(label + body + self._footer_html(message.id, footer))
 
     def _frame_format(self, message: Message) -> QTextFrameFormat:
         frame_format = QTextFrameFormat()
@@ -217,10 +262,8 @@ class ChatView(QTextBrowser):
             frame_format.setBackground(QColor(background))
         return frame_format
 
-    def _footer(self, message: Message, streaming: bool) -> tuple:
-        """The links (and the note) under a message: ("Copy", "Edit") etc."""
-        if streaming:
-            return ()
+    def _footer(self, message: Message) -> tuple:
+        """The links (and the note) under a message that is not streaming: ("Copy", "Edit") etc."""
         if message.role == "user":
             return ("Copy", "Edit")
         links = ("Copy", "Regenerate") if message.id == self._messages[-1].id else ("Copy",)
@@ -245,8 +288,8 @@ class ChatView(QTextBrowser):
         return f"<p><small>{' · '.join(parts)}</small></p>"
 
     def _refresh_footer(self, message: Message) -> None:
-        if message.id in self._frames and self._footers.get(message.id) != self._footer(
-                message, message.id == self._streaming_id):
+        if (message.id in self._frames and message.id != self._streaming_id
+                and self._footers.get(message.id) != self._footer(message)):
             self._replace(message)
 
     # ---- lazy history

@@ -22,7 +22,7 @@ def _message(id, role, text, **fields):
 
 
 def _conversation(count, first_id=1):
-    """User and assistant messages taking turns, each with a paragraph and every fifth with code."""
+    """User and assistant messages taking turns, each a sentence, some answers with code."""
     messages = []
     for n in range(count):
         id = first_id + n
@@ -100,6 +100,38 @@ def test_streaming_re_renders_only_the_streaming_message(view):
     view.end_streaming(_message(11, "assistant", text, stats=STATS))
     assert _frame_text(view, 11).endswith("Copy · Regenerate")
     assert _frame_text(view, 10).endswith("\nCopy")
+
+
+def test_while_streaming_only_the_last_markdown_block_is_re_rendered(view):
+    view.set_messages(_conversation(2))
+    done = "".join(f"Paragraph {n} is complete.\n\n```python\nprint({n})\n```\n\n" for n in range(30))
+    view.begin_streaming(_message(3, "assistant", done + "The last"))
+    tail_start = view._tail.firstPosition()
+    changes = []
+    view.document().contentsChange.connect(lambda position, removed, added: changes.append(position))
+    text = done + "The last"
+    for n in range(50):
+        text += f" word{n}"
+        view.update_streaming(text)
+    assert len(changes) >= 50 and min(changes) >= tail_start
+    copied = []
+    view.copy_requested.connect(copied.append)
+    view.update_streaming(text + "\n\n```sh\nls -l\n")   # numbered after the 30 code blocks above it
+    view.anchorClicked.emit(QUrl("copy:3:30"))
+    assert copied == ["ls -l\n"]
+
+
+def test_a_streamed_answer_ends_up_as_it_shows_when_loaded(view):
+    final = ("Intro.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- one\n- two\n\n```python\nx = 1\n```\n\n"
+             "Setext heading\n---\n\nEnd with `code`.")
+    view.set_messages([_message(1, "user", "Go")])
+    view.begin_streaming(_message(2, "assistant", ""))
+    for n in range(1, len(final) + 1):
+        view.update_streaming(final[:n])
+    view.end_streaming(_message(2, "assistant", final, stats=STATS))
+    streamed = view.document().toHtml()
+    view.set_messages([_message(1, "user", "Go"), _message(2, "assistant", final, stats=STATS)])
+    assert streamed == view.document().toHtml()
 
 
 def test_update_streaming_costs_the_same_whatever_the_history(view):

@@ -3,7 +3,7 @@ import re
 import time
 
 from bitnet_desktop.ui import markdown_html
-from bitnet_desktop.ui.markdown_html import DARK, LIGHT, code_blocks, render_markdown
+from bitnet_desktop.ui.markdown_html import DARK, LIGHT, code_blocks, render_markdown, split_last_block
 
 
 def _pre_contents(html: str) -> list[str]:
@@ -110,6 +110,24 @@ def test_copy_links_number_the_code_blocks_in_order():
     assert re.findall(r'href="(copy:[^"]*)"', html) == ["copy:12:0", "copy:12:1", "copy:12:2", "copy:12:3"]
     assert len(code_blocks(text)) == 4
     assert re.findall(r'href="(copy:[^"]*)"', render_markdown(text)) == ["copy:0", "copy:1", "copy:2", "copy:3"]
+
+
+def test_split_last_block_cuts_before_the_block_that_may_still_change():
+    assert split_last_block("") == ("", "", 0)
+    assert split_last_block("One paragraph\nstill") == ("", "One paragraph\nstill", 0)
+    assert split_last_block("Done.\n\nGrowing") == ("Done.\n\n", "Growing", 0)
+    assert split_last_block("A\n\n- x\n- y\n\n  more of y") == ("A\n\n", "- x\n- y\n\n  more of y", 0)
+    text = "A\n\n```py\nx\n```\n\nB\n\n```sh\nls"
+    assert split_last_block(text) == ("A\n\n```py\nx\n```\n\nB\n\n", "```sh\nls", 1)
+    assert split_last_block("Line\r\n\r\nNext") == ("Line\n\n", "Next", 0)
+
+
+def test_settled_and_tail_render_as_the_whole_does():
+    text = "# T\n\nIntro `x`.\n\n```python\na = 1\n```\n\n| a | b |\n|---|--:|\n| 1 | 2 |\n\n1. one\n2. two"
+    settled, tail, count = split_last_block(text)
+    whole = render_markdown(text, link_prefix="4:")
+    parts = render_markdown(settled, link_prefix="4:") + render_markdown(tail, link_prefix="4:", first_code_index=count)
+    assert parts == whole
 
 
 def test_code_blocks_return_the_raw_code():
