@@ -22,7 +22,8 @@ import dataclasses
 import re
 
 from PySide6.QtCore import QEvent, QPointF, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QHelpEvent, QTextCursor, QTextFrame, QTextFrameFormat
+from PySide6.QtGui import (QColor, QDesktopServices, QGuiApplication, QHelpEvent, QTextCursor, QTextFrame,
+                           QTextFrameFormat)
 from PySide6.QtWidgets import QTextBrowser, QToolTip, QWidget
 
 from ..chats.records import Message

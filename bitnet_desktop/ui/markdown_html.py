@@ -180,8 +180,9 @@ def _render_code_inline(self, tokens: list[Token], idx: int, options, env: dict)
 
 
 def _render_table_open(self, tokens: list[Token], idx: int, options, env: dict) -> str:
-    border = env["palette"].table_border
-    return f'<table border="1" cellspacing="0" cellpadding="4" style="border-collapse:collapse; border-style:solid; border-color:{border}">\n'
+    # Qt draws single inner lines only with collapse plus an explicit border style.
+    style = f"border-collapse:collapse; border-style:solid; border-color:{env['palette'].table_border}"
+    return f'<table border="1" cellspacing="0" cellpadding="4" style="{style}">\n'
 
 
 def _render_cell_open(self, tokens: list[Token], idx: int, options, env: dict) -> str:
@@ -203,7 +204,7 @@ def _render_image(self, tokens: list[Token], idx: int, options, env: dict) -> st
     src = str(token.attrGet("src") or "")
     if not _validate_link(src):
         return f"[{alt}]"
-    return f'<a href="{html.escape(src)}">[{alt}]</a>'
+    return f'<a href="{html.escape(src)}" style="color:{env["palette"].link}">[{alt}]</a>'
 
 
 for _rule, _function in {
