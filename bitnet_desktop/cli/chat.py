@@ -1,67 +1,130 @@
-"""`bitnet-desktop chat`: a terminal chat. Each turn reuses the KV cache of the conversation so
-far and processes only the new tokens. Ctrl-C stops a reply; /reset, /system TEXT, /exit."""
+"""`bitnet-desktop chat MODEL`: a terminal chat on the window's core. The conversation is kept in
+the window's database (--data-dir DIR, else $BITNET_DESKTOP_DATA_DIR, else the user's data folder)
+unless --no-save, and every answer goes through ChatSession: streamed into the store as it grows,
+so a crash loses at most about a second of it. Ctrl-C stops an answer (kept, marked incomplete);
+at the prompt it leaves. The REPL itself is in chat_repl.py."""
 from __future__ import annotations
 
+import argparse
+import contextlib
+import math
 import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator
 
-from ..engine.runtime.generation_events import FinishedEvent, TokenEvent
-from ..engine.sampling import SamplingParams
+from ..app_settings import CONTEXT_POLICIES, AppSettings
+from ..chats.errors import ConversationNotFoundError
+from ..chats.session import DEFAULT_TITLE, ChatSession
+from ..chats.store import ConversationStore
+from ..meters.energy import EnergyMeter
+from ..paths import DATABASE_FILE, database_path, settings_path
+from .chat_repl import ChatRepl
 from .model_options import add_load_options, load_model
 
-HELP = "commands: /system TEXT (set the system prompt and restart), /reset, /exit"
+MAX_SEED = 2**63 - 1
+
+
+def _in_range(kind: type, low: float, high: float, shown: str, low_open: bool = False):
+    """An argparse type that refuses values outside the range, naming it (argparse adds the option)."""
+    noun = "an integer" if kind is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if (value is None or not math.isfinite(value) or value > high
+                or (value <= low if low_open else value < low)):
+            raise argparse.ArgumentTypeError(f"must be {noun} in {shown}, got {text!r}")
+        return value
+    return parse
+
+
+# option, SamplingParams field, kind, range (low, high, shown, low_open), meaning. Not given (None):
+# the settings' default_sampling applies, then SamplingParams' defaults (in the help).
+SAMPLING_OPTIONS = (
+    ("--temperature", "temperature", float, (0, 5, "0..5"), "0 = greedy; default 0.8"),
+    ("--top-k", "top_k", int, (0, 1_000_000, "0..1000000"), "0 = off; default 40"),
+    ("--top-p", "top_p", float, (0, 1, "0..1"), "1 = off; default 0.95"),
+    ("--min-p", "min_p", float, (0, 1, "0..1"), "0 = off; default 0.05"),
+    ("--repeat-penalty", "repetition_penalty", float, (0, 3, "(0, 3]", True), "1 = off, the default"),
+    ("--max-tokens", "max_tokens", int, (1, 131072, "1..131072"), "per answer; default 512"),
+    ("--seed", "seed", int, (0, MAX_SEED, f"0..{MAX_SEED}"), "a new one per answer by default"),
+)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("chat", help="chat with a model in the terminal")
+    p = sub.add_parser("chat", help="chat with a model in the terminal (saved with the window's chats)")
     add_load_options(p)
-    p.add_argument("--system", default="You are a helpful assistant.", help="system prompt")
-    p.add_argument("--max-tokens", type=int, default=512)
-    p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--system", metavar="TEXT", default=None,
+                   help="system prompt (default: the settings' default system prompt)")
+    for option, key, kind, limits, meaning in SAMPLING_OPTIONS:
+        p.add_argument(option, dest=key, type=_in_range(kind, *limits), default=None,
+                       metavar="N" if kind is int else "X", help=f"{limits[2]}: {meaning}")
+    p.add_argument("--context-policy", choices=CONTEXT_POLICIES, default=None,
+                   help="when the conversation outgrows the context (default: from the settings)")
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="data folder holding chats.sqlite3 (default: $BITNET_DESKTOP_DATA_DIR, "
+                        "else the user's data folder)")
+    keep = p.add_mutually_exclusive_group()
+    keep.add_argument("--resume", type=int, metavar="ID",
+                      help="continue conversation ID (see `bitnet-desktop chats list`); --system and "
+                           "sampling options given with it change that conversation")
+    keep.add_argument("--no-save", action="store_true", help="keep nothing once the chat ends")
     p.set_defaults(run=run)
 
 
+@contextlib.contextmanager
+def _open_store(args) -> Iterator[ConversationStore]:
+    if args.no_save:  # the same code path as a saved chat, on a database that is thrown away
+        with tempfile.TemporaryDirectory(prefix="bitnet-chat-") as folder:
+            with ConversationStore.open(Path(folder) / DATABASE_FILE) as store:
+                yield store
+        return
+    with ConversationStore.open(database_path(args.data_dir)) as store:
+        if store.quarantined:
+            print(f"bitnet-desktop: warning: the conversation database was damaged; it was moved to "
+                  f"{store.quarantined} and a fresh one started", file=sys.stderr)
+        yield store
+
+
 def run(args) -> int:
-    model = load_model(args)
-    params = SamplingParams(temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens)
-    system = args.system
-    messages = [{"role": "system", "content": system}] if system else []
-    print(HELP, file=sys.stderr)
-    while True:
+    settings = AppSettings.load(settings_path(args.data_dir))
+    if settings.load_problem:
+        print(f"bitnet-desktop: warning: {settings.load_problem}", file=sys.stderr)
+    given = {key: getattr(args, key) for _, key, *_ in SAMPLING_OPTIONS if getattr(args, key) is not None}
+    with _open_store(args) as store:
+        if args.resume is not None:
+            try:
+                store.conversation(args.resume)
+            except ConversationNotFoundError:
+                print(f"bitnet-desktop: error: --resume {args.resume}: there is no conversation "
+                      f"{args.resume} in {store.path}", file=sys.stderr)
+                return 2
+        model = load_model(args)
         try:
-            line = input("you> ").strip()
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        if not line:
-            continue
-        if line == "/exit":
-            return 0
-        if line in ("/reset", "/system") or line.startswith("/system "):
-            system = line[len("/system"):].strip() if line.startswith("/system") else system
-            messages = [{"role": "system", "content": system}] if system else []
-            print("(conversation restarted)", file=sys.stderr)
-            continue
-        messages.append({"role": "user", "content": line})
-        ids = model.chat_format.render_ids(messages)
-        reply, finished = [], None  # reply collects the text shown, for an interrupted turn
-        print("assistant> ", end="", flush=True)
-        events = model.generator.generate(ids, params)
-        try:
-            for event in events:
-                if isinstance(event, TokenEvent):
-                    reply.append(event.text)
-                    print(event.text, end="", flush=True)
-                elif isinstance(event, FinishedEvent):
-                    finished = event
-        except KeyboardInterrupt:
-            events.close()
-            print("\n(stopped)", file=sys.stderr)
-            reply_text = "".join(reply)
-        else:
-            reply_text = finished.text
-            s = finished.stats
-            print(f"\n[{s.processed_prompt_tokens} new prompt tokens ({s.reused_tokens} reused) at "
-                  f"{s.prompt_tokens_per_second:.1f} tok/s; {s.generated_tokens} tokens at "
-                  f"{s.generation_tokens_per_second:.1f} tok/s]", file=sys.stderr)
-        messages.append({"role": "assistant", "content": reply_text})
+            if args.resume is None:
+                system = settings.default_system_prompt if args.system is None else args.system
+                conversation_id = store.create_conversation(
+                    DEFAULT_TITLE, system_prompt=system, sampling={**settings.default_sampling, **given}).id
+            else:
+                conversation_id = args.resume
+                _apply_given(store, conversation_id, args.system, given)
+            session = ChatSession(store, conversation_id, model,
+                                  policy=args.context_policy or settings.context_policy,
+                                  default_sampling=settings.default_sampling,
+                                  energy=EnergyMeter(watts_per_core=settings.watts_per_core))
+            repl = ChatRepl(session, saved=not args.no_save, resumed=args.resume is not None)
+            return repl.run()
+        finally:
+            model.close()
+
+
+def _apply_given(store: ConversationStore, conversation_id: int, system: str | None, given: dict) -> None:
+    """Options given with --resume change the conversation from now on, as its settings dialog would."""
+    if given:
+        sampling = store.conversation(conversation_id).sampling
+        store.update_conversation(conversation_id, sampling={**sampling, **given})
+    if system is not None:
+        store.update_conversation(conversation_id, system_prompt=system)
