@@ -6,7 +6,7 @@ import sys
 
 from ..chats.errors import StoreError
 from ..engine.errors import BitNetError
-from . import bench_kernels, bench_model, chat, generate, info, perplexity
+from . import bench_kernels, bench_model, bench_ui, chat, generate, info, perplexity
 from . import chats
 
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench.add_subparsers(dest="bench_target", metavar="TARGET", required=True)
     bench_kernels.register(bench_sub)
     bench_model.register(bench_sub)
+    bench_ui.register(bench_sub)
     return parser
 
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         from ..engine.synth.cli import main_synth
 
         return main_synth(argv[1:])
-    if argv[:1] == ["bench"] and argv[1:2] and argv[1] not in ("kernels", "model", "-h", "--help"):
+    if argv[:1] == ["bench"] and argv[1:2] and argv[1] not in ("kernels", "model", "ui", "-h", "--help"):
         argv = ["bench", "model", *argv[1:]]  # `bench MODEL|--shape NAME` is `bench model ...`
     parser = build_parser()
     args = parser.parse_args(argv)
