@@ -141,6 +141,7 @@ class ConversationList(QWidget):
         self._no_hits.hide()
 
         self._view = QListView()
+        self._view.setSpacing(3)  # rows of two lines (title, time) must not run together
         self._view.setObjectName("conversationView")
         self._view.setModel(self._model)
         self._view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

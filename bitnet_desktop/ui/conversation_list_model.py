@@ -16,7 +16,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from ..chats.errors import StoreError
 from ..chats.records import Conversation, SearchHit
 
-PIN_MARK = "📌"
+PIN_MARK = "★"  # in DejaVu and every common UI font; many Linux desktops have no emoji font
 
 _Index = QModelIndex | QPersistentModelIndex
 

@@ -38,7 +38,7 @@ def kernel_reason(requested: str | None, chosen: str) -> str:
         return "chosen in the settings"
     if os.environ.get(KERNEL_ENV_VAR, "").strip():
         return f"${KERNEL_ENV_VAR}"
-    return "the fastest variant this CPU supports"
+    return "best for this CPU"
 
 
 def describe(model: BitNetModel, options: LoadOptions) -> ModelInfo:

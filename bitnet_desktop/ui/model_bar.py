@@ -47,11 +47,13 @@ class ModelBar(QWidget):
         self.open_button.setEnabled(False)
 
     def show_loaded(self, info: ModelInfo) -> None:
+        threads = f"{info.threads} thread{'s' if info.threads != 1 else ''}"
         self.label.setText(
-            f"<b>{_escape(info.name)}</b> · {info.arch}, {info.layers} layers · kernel <b>{info.kernel}</b> "
-            f"({info.kernel_why}) · {info.threads} threads · {info.head} head · context {info.context_size:,} · "
-            f"~{format_bytes(info.memory_bytes)}")
-        self.label.setToolTip(f"{info.path}\nloaded in {info.load_seconds:.2f} s; chat format {info.chat_format}")
+            f"<b>{_escape(info.name)}</b> · kernel <b>{info.kernel}</b> ({info.kernel_why}) · {threads} · {info.head} head · "
+            f"context {info.context_size:,} · ~{format_bytes(info.memory_bytes)}")
+        self.label.setToolTip(
+            f"{info.path}\n{info.arch}, {info.layers} layers, chat format {info.chat_format}\n"
+            f"kernel {info.kernel}: {info.kernel_why}\nloaded in {info.load_seconds:.2f} s")
         self._idle()
         self.unload_button.show()
 
