@@ -133,15 +133,18 @@ def _runs(window: MainWindow, store: ConversationStore, engine_model: BitNetMode
           prompt: str, pairs: int, say) -> dict:
     engine_runs: list[AnswerStats] = []
     window_runs: list[AnswerStats] = []
+    ui_busy: list[float] = []
     for i in range(pairs):
         say(f"run {i + 1} of {pairs}: the engine alone, then the window")
         engine_runs.append(_engine_answer(store, engine_model, settings, prompt))
-        window_runs.append(_window_answer(window, None, prompt))
+        stats, busy = _window_answer(window, None, prompt)
+        window_runs.append(stats)
+        ui_busy.append(busy)
     # Watched apart from the timed runs: on a machine with no core to spare, the heartbeat's
     # 100 wake-ups a second would slow the engine it measures.
     say("one more window run with the 10 ms heartbeat watching the UI thread")
     heartbeat = Heartbeat(window, phase=lambda: _answer_phase(window))
-    watched = _window_answer(window, heartbeat, prompt)
+    watched, _busy = _window_answer(window, heartbeat, prompt)
     gen_tokens = settings.default_sampling["max_tokens"]
     counts = {s.generated_tokens for s in engine_runs + window_runs + [watched]}
     if counts != {gen_tokens}:
@@ -151,7 +154,7 @@ def _runs(window: MainWindow, store: ConversationStore, engine_model: BitNetMode
     engine_median, window_median = statistics.median(engine_tps), statistics.median(window_tps)
     return dict(engine_tokens_per_second=engine_tps, window_tokens_per_second=window_tps,
                 engine_median_tokens_per_second=engine_median, window_median_tokens_per_second=window_median,
-                window_over_engine=window_median / engine_median,
+                window_over_engine=window_median / engine_median, ui_thread_busy=statistics.median(ui_busy),
                 watched_window_tokens_per_second=watched.generation_tokens_per_second,
                 prompt_gaps=heartbeat.stats("prompt"), generation_gaps=heartbeat.stats("generation"))
 
@@ -196,22 +199,23 @@ def _engine_answer(store: ConversationStore, model: BitNetModel, settings: AppSe
     return _checked(result["outcome"].message.stats)
 
 
-def _window_answer(window: MainWindow, heartbeat: Heartbeat | None, prompt: str) -> AnswerStats:
+def _window_answer(window: MainWindow, heartbeat: Heartbeat | None, prompt: str) -> tuple[AnswerStats, float]:
     """Typed into the composer and sent, as a user would; the heartbeat, if any, runs until the
-    answer is in."""
+    answer is in. Also the UI thread's CPU time over the wall time of the answer."""
     _on_engine_thread(window, lambda model: model.generator.reset())
     chat = window.chat
     chat.new_conversation()
     chat.composer.set_text(prompt)
     if heartbeat is not None:
         heartbeat.start()
+    wall, cpu = time.perf_counter(), time.thread_time()  # this is the UI thread
     chat.send(chat.composer.text())
     try:
         [outcome] = _wait(chat.answer_finished, ANSWER_TIMEOUT_S, failed=chat.error_shown)
     finally:
         if heartbeat is not None:
             heartbeat.stop()
-    return _checked(outcome.message.stats)
+    return _checked(outcome.message.stats), (time.thread_time() - cpu) / (time.perf_counter() - wall)
 
 
 def _answer_phase(window: MainWindow) -> str:

@@ -9,7 +9,7 @@ from bitnet_desktop.engine.benchmarks.ui_bench import GapStats, UiBenchReport, f
 from tests.cli.test_info import run_cli
 
 FIGURES = ("engine_median_tokens_per_second", "window_median_tokens_per_second", "window_over_engine",
-           "watched_window_tokens_per_second",
+           "watched_window_tokens_per_second", "ui_thread_busy",
            "startup_seconds", "first_startup_seconds", "rss_no_model_bytes", "open_conversation_seconds",
            "idle_cpu_seconds", "idle_seconds", "other_cpu_load")
 
@@ -27,7 +27,7 @@ def test_every_figure_is_a_number(small_report):
     r = small_report
     for name in FIGURES:
         assert isinstance(r[name], (int, float)) and not isinstance(r[name], bool), name
-    assert r["window_over_engine"] > 0
+    assert r["window_over_engine"] > 0 and 0 <= r["ui_thread_busy"] <= 1
     assert r["engine_median_tokens_per_second"] > 0 and r["window_median_tokens_per_second"] > 0
     for phase in ("prompt_gaps", "generation_gaps"):
         assert r[phase]["count"] > 0
@@ -65,7 +65,7 @@ def test_the_table_shows_each_goal_and_its_result():
         kernel="avx2", qt_platform="offscreen", prompt_tokens=523, gen_tokens=128,
         engine_tokens_per_second=[10.0, 12.0], window_tokens_per_second=[11.0, 11.5],
         engine_median_tokens_per_second=11.0, window_median_tokens_per_second=11.25, window_over_engine=11.25 / 11,
-        watched_window_tokens_per_second=10.5,
+        watched_window_tokens_per_second=10.5, ui_thread_busy=0.04,
         prompt_gaps=GapStats(40, 60.0, 15.0), generation_gaps=GapStats(90, 12.0, 11.0), startup_seconds=0.5,
         first_startup_seconds=0.6, rss_no_model_bytes=107_000_000, open_conversation_messages=1000,
         open_conversation_seconds=0.04, idle_seconds=10.0, idle_cpu_seconds=0.0004)

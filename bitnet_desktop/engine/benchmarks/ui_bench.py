@@ -66,6 +66,7 @@ class UiBenchReport:
     engine_median_tokens_per_second: float
     window_median_tokens_per_second: float
     window_over_engine: float
+    ui_thread_busy: float                     # the UI thread's CPU time / wall time while answering (median)
     watched_window_tokens_per_second: float   # the window run the heartbeat watched
     prompt_gaps: GapStats
     generation_gaps: GapStats
@@ -91,6 +92,7 @@ class UiBenchReport:
                 f"{self.window_median_tokens_per_second:.2f} tok/s"),
             row("window / engine", self.window_over_engine, f"{self.window_over_engine:.3f}", ">= 0.97",
                 _at_least, 0.97),
+            row("UI thread busy while answering", self.ui_thread_busy, f"{self.ui_thread_busy:.1%}"),
             row("UI gap while reading the prompt, largest", p.largest_ms, f"{p.largest_ms:.1f} ms", "<= 50 ms",
                 _at_most, 50.0),
             row("UI gap while reading the prompt, p99", p.p99_ms, f"{p.p99_ms:.1f} ms", "<= 16 ms", _at_most, 16.0),
