@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 import sys
 
-from ..engine.benchmarks.model_bench import ModelBenchReport, run_model_benchmark
+from ..engine.benchmarks.model_bench import GEN_TOKENS, PROMPT_TOKENS, SHORT_PROMPT_TOKENS, ModelBenchReport, \
+    run_model_benchmark
 from ..engine.errors import BitNetError
 from ..engine.runtime.model import DEFAULT_HEAD
 from ..engine.synth import SHAPES
+from .arguments import MAX_CONTEXT, MAX_THREADS, context_length, in_range, sampling, threads
 
 MB = 1e6
 MIB = 1 << 20
+MIN_CONTEXT = max(PROMPT_TOKENS, SHORT_PROMPT_TOKENS + GEN_TOKENS)  # pp128 and tg128 must fit
 
 
 def register(sub) -> None:
@@ -24,18 +27,23 @@ def register(sub) -> None:
     p.add_argument("model", metavar="MODEL", nargs="?", help="path of a BitNet GGUF file")
     p.add_argument("--shape", choices=sorted(SHAPES),
                    help="benchmark a synthetic model of this shape instead (written to a temporary folder)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic model (default 0)")
-    p.add_argument("--threads", type=int, default=None, help="threads for both engines (default: physical cores)")
+    p.add_argument("--seed", type=sampling("--seed"), default=0, metavar="N",
+                   help="seed of the synthetic model (default 0)")
+    p.add_argument("--threads", type=threads, default=None, metavar="N",
+                   help=f"threads for both engines, 1..{MAX_THREADS} (default: physical cores)")
     p.add_argument("--kernel", default=None, help="kernel variant (default: $BITNET_KERNEL or the best)")
     p.add_argument("--head", choices=["fast", "exact"], default=DEFAULT_HEAD,
                    help=f"output head: fast = int8, exact = f16 as bitnet.cpp (default {DEFAULT_HEAD})")
-    p.add_argument("--ctx", type=int, default=None,
-                   help="context length; resident memory is measured after generating at its end (default 2048)")
-    p.add_argument("--repeats", type=int, default=3, help="timed repeats after the warm-up; the best counts")
+    p.add_argument("--ctx", type=context_length(MIN_CONTEXT), default=None, metavar="N",
+                   help=f"context length, {MIN_CONTEXT}..{MAX_CONTEXT}; resident memory is measured after "
+                        "generating at its end (default 2048)")
+    p.add_argument("--repeats", type=in_range(int, 1, 1000, "1..1000"), default=3, metavar="N",
+                   help="timed repeats after the warm-up, 1..1000; the best counts")
     p.add_argument("--no-llama-cpp", action="store_true", help="skip the llama.cpp baseline")
     p.add_argument("--no-fill", action="store_true",
                    help="measure resident memory without first filling the context (faster)")
-    p.add_argument("--bandwidth-mib", type=int, default=1024, help="buffer of the bandwidth measurement")
+    p.add_argument("--bandwidth-mib", type=in_range(int, 1, 1 << 20, f"1..{1 << 20}"), default=1024, metavar="MIB",
+                   help="buffer of the bandwidth measurement (default 1024)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(run=run)
 
@@ -43,8 +51,6 @@ def register(sub) -> None:
 def run(args) -> int:
     if (args.model is None) == (args.shape is None):
         raise BitNetError("bench needs a MODEL path or --shape NAME (not both); `bench kernels` times the kernels")
-    if args.repeats < 1:
-        raise BitNetError("--repeats must be at least 1")
     progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr, flush=True))
     report = run_model_benchmark(
         model_path=args.model, shape=args.shape, seed=args.seed, threads=args.threads, kernel=args.kernel,

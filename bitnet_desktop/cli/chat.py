@@ -5,9 +5,7 @@ so a crash loses at most about a second of it. Ctrl-C stops an answer (kept, mar
 at the prompt it leaves. The REPL itself is in chat_repl.py."""
 from __future__ import annotations
 
-import argparse
 import contextlib
-import math
 import sys
 import tempfile
 from pathlib import Path
@@ -19,38 +17,20 @@ from ..chats.session import DEFAULT_TITLE, ChatSession
 from ..chats.store import ConversationStore
 from ..meters.energy import EnergyMeter
 from ..paths import DATABASE_FILE, database_path, settings_path
+from .arguments import SAMPLING_RANGES, sampling, shown_range
 from .chat_repl import ChatRepl
 from .model_options import add_load_options, load_model
 
-MAX_SEED = 2**63 - 1
-
-
-def _in_range(kind: type, low: float, high: float, shown: str, low_open: bool = False):
-    """An argparse type that refuses values outside the range, naming it (argparse adds the option)."""
-    noun = "an integer" if kind is int else "a number"
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if (value is None or not math.isfinite(value) or value > high
-                or (value <= low if low_open else value < low)):
-            raise argparse.ArgumentTypeError(f"must be {noun} in {shown}, got {text!r}")
-        return value
-    return parse
-
-
-# option, SamplingParams field, kind, range (low, high, shown, low_open), meaning. Not given (None):
-# the settings' default_sampling applies, then SamplingParams' defaults (in the help).
+# option, SamplingParams field, meaning (the range is arguments.SAMPLING_RANGES'). Not given
+# (None): the settings' default_sampling applies, then SamplingParams' defaults (in the help).
 SAMPLING_OPTIONS = (
-    ("--temperature", "temperature", float, (0, 5, "0..5"), "0 = greedy; default 0.8"),
-    ("--top-k", "top_k", int, (0, 1_000_000, "0..1000000"), "0 = off; default 40"),
-    ("--top-p", "top_p", float, (0, 1, "0..1"), "1 = off; default 0.95"),
-    ("--min-p", "min_p", float, (0, 1, "0..1"), "0 = off; default 0.05"),
-    ("--repeat-penalty", "repetition_penalty", float, (0, 3, "(0, 3]", True), "1 = off, the default"),
-    ("--max-tokens", "max_tokens", int, (1, 131072, "1..131072"), "per answer; default 512"),
-    ("--seed", "seed", int, (0, MAX_SEED, f"0..{MAX_SEED}"), "a new one per answer by default"),
+    ("--temperature", "temperature", "0 = greedy; default 0.8"),
+    ("--top-k", "top_k", "0 = off; default 40"),
+    ("--top-p", "top_p", "1 = off; default 0.95"),
+    ("--min-p", "min_p", "0 = off; default 0.05"),
+    ("--repeat-penalty", "repetition_penalty", "1 = off, the default"),
+    ("--max-tokens", "max_tokens", "per answer; default 512"),
+    ("--seed", "seed", "a new one per answer by default"),
 )
 
 
@@ -59,9 +39,10 @@ def register(sub) -> None:
     add_load_options(p)
     p.add_argument("--system", metavar="TEXT", default=None,
                    help="system prompt (default: the settings' default system prompt)")
-    for option, key, kind, limits, meaning in SAMPLING_OPTIONS:
-        p.add_argument(option, dest=key, type=_in_range(kind, *limits), default=None,
-                       metavar="N" if kind is int else "X", help=f"{limits[2]}: {meaning}")
+    for option, key, meaning in SAMPLING_OPTIONS:
+        p.add_argument(option, dest=key, type=sampling(option), default=None,
+                       metavar="N" if SAMPLING_RANGES[option][0] is int else "X",
+                       help=f"{shown_range(option)}: {meaning}")
     p.add_argument("--context-policy", choices=CONTEXT_POLICIES, default=None,
                    help="when the conversation outgrows the context (default: from the settings)")
     p.add_argument("--data-dir", metavar="DIR", default=None,

@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import sys
 
-from ..engine.errors import BitNetError
 from ..engine.runtime.generation_events import FinishedEvent, TokenEvent
 from ..engine.sampling import SamplingParams
+from .arguments import SAMPLING_RANGES, in_range, non_empty, sampling, shown_range, token_ids
 from .model_options import add_load_options, load_model
+
+MAX_TOP_LOGITS = 1_000_000
 
 
 def register(sub) -> None:
@@ -15,33 +17,28 @@ def register(sub) -> None:
     add_load_options(p)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--prompt", help="prompt text (BOS is added as the model's metadata says)")
-    src.add_argument("--prompt-ids", help="comma-separated token ids, used as given")
-    p.add_argument("--max-tokens", type=int, default=128)
-    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    p.add_argument("--top-k", type=int, default=40)
-    p.add_argument("--top-p", type=float, default=0.95)
-    p.add_argument("--min-p", type=float, default=0.05)
-    p.add_argument("--repeat-penalty", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
-    p.add_argument("--top-logits", type=int, default=0, metavar="K", help="report the K best logits per step")
+    src.add_argument("--prompt-ids", type=token_ids, metavar="IDS", help="comma-separated token ids, used as given")
+    for option, default, meaning in (
+            ("--max-tokens", 128, "default 128"),
+            ("--temperature", 0.0, "0 = greedy (default)"),
+            ("--top-k", 40, "0 = off; default 40"),
+            ("--top-p", 0.95, "1 = off; default 0.95"),
+            ("--min-p", 0.05, "0 = off; default 0.05"),
+            ("--repeat-penalty", 1.0, "1 = off, the default"),
+            ("--seed", None, "default: a new one")):
+        p.add_argument(option, type=sampling(option), default=default,
+                       metavar="N" if SAMPLING_RANGES[option][0] is int else "X",
+                       help=f"{shown_range(option)}: {meaning}")
+    p.add_argument("--stop", type=non_empty, action="append", default=[], help="stop string (repeatable)")
+    p.add_argument("--top-logits", type=in_range(int, 0, MAX_TOP_LOGITS, f"0..{MAX_TOP_LOGITS}"), default=0,
+                   metavar="K", help=f"report the K best logits per step, 0..{MAX_TOP_LOGITS}")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
     p.set_defaults(run=run)
 
 
-def parse_ids(text: str) -> list[int]:
-    try:
-        ids = [int(t) for t in text.replace(" ", "").split(",") if t]
-    except ValueError:
-        raise BitNetError(f"--prompt-ids must be comma-separated integers, got {text!r}") from None
-    if not ids:
-        raise BitNetError("--prompt-ids is empty")
-    return ids
-
-
 def run(args) -> int:
     model = load_model(args, quiet=args.json)
-    ids = parse_ids(args.prompt_ids) if args.prompt_ids else model.tokenizer.encode(args.prompt)
+    ids = args.prompt_ids or model.tokenizer.encode(args.prompt)
     params = SamplingParams(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                             min_p=args.min_p, repetition_penalty=args.repeat_penalty, seed=args.seed,
                             max_tokens=args.max_tokens, stop=tuple(args.stop))
@@ -71,6 +68,8 @@ def run(args) -> int:
                "kernel": model.ctx.kernel, "threads": model.ctx.threads, "head": model.head}
         if args.top_logits:
             out["top_logits"] = [[[i, v] for i, v in e.top_logits] for e in steps]
+        if finished.error is not None:
+            out["error"] = str(finished.error)
         json.dump(out, sys.stdout)
         print()
     else:
@@ -78,4 +77,7 @@ def run(args) -> int:
         print(f"[{finished.reason}] prompt {stats.prompt_tokens} tok at {stats.prompt_tokens_per_second:.1f} tok/s, "
               f"generated {stats.generated_tokens} tok at {stats.generation_tokens_per_second:.1f} tok/s, "
               f"first token after {stats.time_to_first_token * 1000:.0f} ms", file=sys.stderr)
+    if finished.error is not None:  # the text so far was printed; the error ends the command
+        print(f"bitnet-desktop: error: {finished.error}", file=sys.stderr)
+        return 2
     return 0

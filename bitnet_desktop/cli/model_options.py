@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import sys
 
-from ..engine.runtime.model import DEFAULT_HEAD, BitNetModel, LoadOptions
+from ..engine.runtime.model import DEFAULT_CONTEXT, DEFAULT_HEAD, BitNetModel, LoadOptions
+from .arguments import MAX_CONTEXT, MAX_THREADS, context_length, threads
 
 
-def add_load_options(p, default_head: str = DEFAULT_HEAD) -> None:
+def add_load_options(p, default_head: str = DEFAULT_HEAD, default_context: int = DEFAULT_CONTEXT,
+                     min_context: int = 1) -> None:
     p.add_argument("model", metavar="MODEL", help="path of a BitNet GGUF file (I2_S, TQ2_0 or TQ1_0)")
-    p.add_argument("--threads", type=int, default=None, help="threads (default: physical cores)")
+    p.add_argument("--threads", type=threads, default=None, metavar="N",
+                   help=f"threads, 1..{MAX_THREADS} (default: physical cores)")
     p.add_argument("--kernel", default=None, help="kernel variant (default: $BITNET_KERNEL or the best)")
-    p.add_argument("--ctx", type=int, default=None, help="context length in tokens (default 2048)")
+    p.add_argument("--ctx", type=context_length(min_context), default=None, metavar="N",
+                   help=f"context length in tokens, {min_context}..{MAX_CONTEXT} (default {default_context})")
     p.add_argument("--head", choices=["fast", "exact"], default=default_head,
                    help=f"output head: fast = int8, exact = f16 as bitnet.cpp (default {default_head})")
 

@@ -8,14 +8,16 @@ from pathlib import Path
 
 from ..engine.errors import BitNetError
 from ..engine.runtime.perplexity import perplexity
-from .generate import parse_ids
 from .model_options import add_load_options, load_model
+
+DEFAULT_WINDOW = 512
+MIN_WINDOW = 4  # runtime.perplexity scores the second half of each window
 
 
 def register(sub) -> None:
     p = sub.add_parser("perplexity", help="perplexity over non-overlapping windows (as llama.cpp)")
     # exact head by default: this is the command that checks numerical faithfulness
-    add_load_options(p, default_head="exact")
+    add_load_options(p, default_head="exact", default_context=DEFAULT_WINDOW, min_context=MIN_WINDOW)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="UTF-8 text file")
     src.add_argument("--tokens", help="file of token ids separated by commas or whitespace")
@@ -30,14 +32,32 @@ def _read(path: str) -> str:
         raise BitNetError(f"cannot read {path}: {exc}") from exc
 
 
+def read_token_file(path: str) -> list[int]:
+    """Token ids separated by commas or whitespace; an error names --tokens, the file and the line."""
+    ids = []
+    for number, line in enumerate(_read(path).splitlines(), 1):
+        for word in line.replace(",", " ").split():
+            try:
+                ids.append(int(word))
+            except ValueError:
+                ids.append(-1)
+            if ids[-1] < 0:
+                raise BitNetError(f"--tokens {path} line {number}: {word[:40]!r} is not a token id "
+                                  "(an integer >= 0)")
+    if not ids:
+        raise BitNetError(f"--tokens {path} holds no token ids")
+    return ids
+
+
 def run(args) -> int:
-    window = args.ctx or 512
+    window = args.ctx or DEFAULT_WINDOW
     args.ctx = window
+    # Files are read before the model loads: a bad file fails at once.
+    tokens = read_token_file(args.tokens) if args.tokens else None
+    text = _read(args.text) if args.text else None
     model = load_model(args, quiet=args.json)
-    if args.tokens:
-        tokens = parse_ids(",".join(_read(args.tokens).split()))
-    else:
-        tokens = model.tokenizer.encode(_read(args.text), add_bos=False)
+    if tokens is None:
+        tokens = model.tokenizer.encode(text, add_bos=False)
     bos = model.tokenizer.bos_id if model.tokenizer.vocabulary.add_bos else None
 
     def forward_all(ids):
