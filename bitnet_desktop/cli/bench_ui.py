@@ -9,6 +9,7 @@ import sys
 from ..engine.benchmarks.ui_bench import format_report
 from ..engine.errors import BitNetError
 from ..engine.synth import SHAPES
+from . import arguments
 
 
 def register(sub) -> None:
@@ -20,11 +21,14 @@ def register(sub) -> None:
     p.add_argument("model", metavar="MODEL", nargs="?", help="path of a BitNet GGUF file")
     p.add_argument("--shape", choices=sorted(SHAPES),
                    help="use a synthetic model of this shape instead (written to a temporary folder)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic model (default 0)")
-    p.add_argument("--threads", type=int, default=None, help="engine threads (default: physical cores)")
-    p.add_argument("--tokens", type=int, default=128, help="tokens generated per run (default 128)")
-    p.add_argument("--prompt-tokens", type=int, default=500, help="prompt length in tokens (default 500)")
-    p.add_argument("--pairs", type=int, default=2,
+    p.add_argument("--seed", type=arguments.in_range(int, 0, arguments.MAX_SEED, f"0..{arguments.MAX_SEED}"),
+                   default=0, help="seed of the synthetic model (default 0)")
+    p.add_argument("--threads", type=arguments.threads, default=None, help="engine threads (default: physical cores)")
+    p.add_argument("--tokens", type=arguments.in_range(int, 2, 100_000, "2..100000"), default=128,
+                   help="tokens generated per run (default 128)")
+    p.add_argument("--prompt-tokens", type=arguments.in_range(int, 1, 100_000, "1..100000"), default=500,
+                   help="prompt length in tokens (default 500)")
+    p.add_argument("--pairs", type=arguments.in_range(int, 1, 100, "1..100"), default=2,
                    help="engine-then-window run pairs; medians are compared (default 2)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(run=run)
@@ -33,8 +37,6 @@ def register(sub) -> None:
 def run(args) -> int:
     if (args.model is None) == (args.shape is None):
         raise BitNetError("bench ui needs a MODEL path or --shape NAME (not both)")
-    if args.tokens < 2 or args.prompt_tokens < 1 or args.pairs < 1:
-        raise BitNetError("--tokens must be at least 2, --prompt-tokens and --pairs at least 1")
     from ..ui.bench_ui import run_ui_benchmark  # Qt is imported only for this command
 
     progress = None if args.json else (lambda msg: print(f"  ... {msg}", file=sys.stderr, flush=True))

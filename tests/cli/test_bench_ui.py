@@ -59,6 +59,12 @@ def test_needs_a_model_or_a_shape():
     assert "bench ui needs a MODEL path or --shape NAME" in result.stderr
 
 
+def test_a_bad_count_is_refused_before_anything_runs():
+    result = run_cli("bench", "ui", "--shape", "small", "--tokens", "1")
+    assert result.returncode == 2
+    assert "--tokens: must be an integer in 2..100000" in result.stderr
+
+
 def test_the_table_shows_each_goal_and_its_result():
     report = UiBenchReport(
         model="synthetic small (I2_S, seed 0)", synthetic_shape="small", cpu="Test CPU 9000", threads=2,
