@@ -219,10 +219,9 @@ def _window_answer(window: MainWindow, heartbeat: Heartbeat | None, prompt: str)
 
 
 def _answer_phase(window: MainWindow) -> str:
-    # ChatPage keeps its LiveAnswer private; the benchmark only reads its snapshot. Once the answer
-    # ended (_live is None) the finishing work counts with generation.
-    live = window.chat._live
-    return "prompt" if live is not None and live.snapshot().generated_tokens == 0 else "generation"
+    # Once the answer ended (no snapshot) the finishing work counts with generation.
+    snapshot = window.chat.answer_snapshot()
+    return "prompt" if snapshot is not None and snapshot.generated_tokens == 0 else "generation"
 
 
 def _checked(stats: AnswerStats | None) -> AnswerStats:

@@ -62,7 +62,7 @@ def test_stop_keeps_the_partial_answer(harness, model_path, qtbot):
     h.store.update_conversation(cid, sampling=LONG)
     with qtbot.waitSignal(h.chat.answer_finished, timeout=ANSWER_TIMEOUT_MS) as done:
         h.chat.send("Tell me everything")
-        qtbot.waitUntil(lambda: len(h.chat._live.snapshot().text) > 20 if h.chat._live else False, timeout=30_000)
+        qtbot.waitUntil(lambda: (h.chat.answer_snapshot() is not None and len(h.chat.answer_snapshot().text) > 20), timeout=30_000)
         assert h.chat.composer.button.text() == "Stop"
         qtbot.mouseClick(h.chat.composer.button, Qt.MouseButton.LeftButton)
     outcome = done.args[0]

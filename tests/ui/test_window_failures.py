@@ -41,7 +41,7 @@ def start_long_answer(h, qtbot, text="Go on and on"):
     cid = h.chat.conversation_id or h.chat.new_conversation()
     h.store.update_conversation(cid, sampling=LONG)
     h.chat.send(text)
-    qtbot.waitUntil(lambda: h.chat._live is not None and len(h.chat._live.snapshot().text) > 10, timeout=30_000)
+    qtbot.waitUntil(lambda: h.chat.answer_snapshot() is not None and len(h.chat.answer_snapshot().text) > 10, timeout=30_000)
     return cid
 
 
