@@ -39,3 +39,31 @@ class TokenizerError(BitNetError):
 
 class ChatTemplateError(BitNetError):
     """A chat template is missing, broken, or failed to render."""
+
+
+class NonFiniteLogitsError(BitNetError):
+    """The forward pass produced NaN or infinite logits (or only -inf): the model's weights hold
+    non-finite values that loading could not see, so no token can be chosen."""
+
+
+class ModelMetadataError(ModelFormatError):
+    """A metadata value of a model file is missing, of the wrong type or out of range.
+
+    `source` is the file (or "GGUF metadata" for a mapping from elsewhere), `key` the metadata key."""
+
+    def __init__(self, message: str, source: str, key: str):
+        super().__init__(message)
+        self.source = source
+        self.key = key
+
+
+class TokenizerMetadataError(ModelMetadataError, TokenizerError):
+    """A tokenizer metadata value is bad: both a malformed file and a tokenizer that cannot be built."""
+
+
+class TextEncodingError(TokenizerError):
+    """Text to encode is not valid Unicode (a lone surrogate); `position` is its character index."""
+
+    def __init__(self, message: str, position: int):
+        super().__init__(message)
+        self.position = position

@@ -31,6 +31,8 @@ from typing import Iterable
 
 import numpy as np
 
+from .errors import NonFiniteLogitsError
+
 
 @dataclass(frozen=True)
 class SamplingParams:
@@ -99,11 +101,14 @@ class Sampler:
             raise ValueError(f"logits must be a non-empty 1-D array, got shape {logits.shape}")
         if logits.dtype != np.float32:
             logits = logits.astype(np.float32)
-        best = float(logits.max())
+        best = float(logits.max())  # NaN when any logit is NaN
         if math.isnan(best) or best == math.inf:
-            raise ValueError("logits contain NaN or +inf (the forward pass produced garbage)")
+            raise NonFiniteLogitsError(
+                f"the model produced {'NaN' if math.isnan(best) else '+inf'} logits: its weights hold non-finite "
+                "values (a damaged or badly converted file)")
         if best == -math.inf:
-            raise ValueError("every logit is -inf; there is no token to choose")
+            raise NonFiniteLogitsError("every logit is -inf: the model's weights hold non-finite values, "
+                                       "there is no token to choose")
 
         logits = self._apply_repetition_penalty(logits)
         if self.params.greedy:

@@ -13,6 +13,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from bitnet_desktop.engine.errors import BitNetError, NonFiniteLogitsError
 from bitnet_desktop.engine.sampling import (
     Sampler,
     SamplingParams,
@@ -168,12 +169,19 @@ def test_sampled_tokens_enter_the_penalty_window():
 # ---- input checks and speed ---------------------------------------------------------------------------------
 
 
+def test_non_finite_logits_are_a_named_engine_error():
+    sampler = Sampler(SamplingParams(seed=0))
+    with pytest.raises(NonFiniteLogitsError, match="NaN"):
+        sampler.sample(np.array([0.0, np.nan], dtype=np.float32))
+    with pytest.raises(NonFiniteLogitsError, match=r"\+inf"):
+        sampler.sample(np.array([np.inf, 0.0], dtype=np.float32))
+    with pytest.raises(NonFiniteLogitsError, match="-inf"):
+        sampler.sample(np.full(4, -np.inf, dtype=np.float32))
+    assert issubclass(NonFiniteLogitsError, BitNetError)
+
+
 def test_bad_inputs_are_value_errors():
     sampler = Sampler(SamplingParams(seed=0))
-    with pytest.raises(ValueError, match="NaN"):
-        sampler.sample(np.array([0.0, np.nan], dtype=np.float32))
-    with pytest.raises(ValueError, match="-inf"):
-        sampler.sample(np.full(4, -np.inf, dtype=np.float32))
     with pytest.raises(ValueError, match="1-D"):
         sampler.sample(np.zeros((2, 2), dtype=np.float32))
     for bad in [dict(top_p=-0.1), dict(min_p=1.5), dict(repetition_penalty=0.0), dict(repetition_window=-1),
