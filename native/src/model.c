@@ -397,9 +397,13 @@ int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg, const bn_layer_weig
                  (unsigned long long)dm.head_bytes);
         }
     }
-    s = bn_model_build_head(m, &head_table);
+    int64_t bad_row = -1;
+    s = bn_model_build_head(m, &head_table, &bad_row);
     if (s != BN_OK) {
         bn_model_free(m);
+        if (s == BN_ERR_BAD_VALUE)
+            FAIL(s, "%s row %lld holds NaN or infinity (as f16): the int8 head cannot be built from it",
+                 output ? "output" : "token_embd", (long long)bad_row);
         FAIL(s, "%s: %s", fast ? "building the int8 head" : "decoding the head to f16", bn_status_string(s));
     }
     /* From here on the head never reads the caller's table in fast mode (it served only the int8

@@ -131,9 +131,10 @@ int bn_model_fail(char *err, size_t err_len, int status, const char *fmt, ...);
 
 /* Builds, on the context's threads, what the head needs from table t: the int8 head (BN_HEAD_I8,
  * into m->head_i8 / head_i8_scales, allocated by the caller) or, for a Q8_0 / Q6_K table in
- * BN_HEAD_F16 mode, m->head_decoded (allocated here). BN_OK, BN_ERR_OUT_OF_MEMORY or
- * BN_ERR_CANCELLED. */
-int bn_model_build_head(bn_model *m, const model_table *t);
+ * BN_HEAD_F16 mode, m->head_decoded (allocated here). BN_OK, BN_ERR_OUT_OF_MEMORY,
+ * BN_ERR_CANCELLED, or BN_ERR_BAD_VALUE when a row of the int8 head's table holds NaN or
+ * infinity as f16 (*bad_row: the first such row). */
+int bn_model_build_head(bn_model *m, const model_table *t, int64_t *bad_row);
 
 /* ---- model_embedding.c ---- */
 

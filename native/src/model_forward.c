@@ -150,6 +150,14 @@ static void head_input_task(void *arg, int64_t i, int thread_index) {
     rms_norm(x, m->output_norm, d, m->cfg.rms_eps, xn);
     if (m->cfg.head_mode == BN_HEAD_I8) {
         j->kt->quantize_row(xn, d, m->q8 + i * d, &m->q8_scales[i], &m->q8_sums[i]);
+        /* Quantization maps NaN and infinity to finite codes; a NaN scale gives this token NaN
+         * logits instead, as the f16 head would, so damaged weights cannot pass for a model. */
+        for (int64_t c = 0; c < d; c++) {
+            if (!isfinite(xn[c])) {
+                m->q8_scales[i] = NAN;
+                break;
+            }
+        }
     } else {
         for (int64_t c = 0; c < d; c++) xn[c] = bn_round_f16(xn[c]);
     }

@@ -6,6 +6,7 @@
  *    the head is bit-identical to one built from an f16 copy of the table, which never exists.
  *  - BN_HEAD_F16 with a Q8_0 / Q6_K table: its f16 decode, owned by the model.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "embedding_rows.h"
@@ -29,6 +30,16 @@ static void row_range(const head_build_job *j, int64_t task, int64_t *r0, int64_
     *r1 = *r0 + j->rows_per_task < j->vocab ? *r0 + j->rows_per_task : j->vocab;
 }
 
+/* 1 when no value of the f16 row is NaN or infinite (exponent bits all ones). */
+static int f16_row_finite(const uint16_t *row, int64_t d) {
+    uint16_t special = 0;
+    for (int64_t i = 0; i < d; i++) special |= (uint16_t)((row[i] & 0x7c00) == 0x7c00);
+    return !special;
+}
+
+/* A row holding NaN or infinity gets a NaN scale, which marks it for run_build: int8
+ * quantization would map those values to finite codes (bn_quantize_rows_i8's definition) and the
+ * head would give meaningless finite logits instead of failing. */
 static void build_i8_task(void *arg, int64_t task, int thread_index) {
     const head_build_job *j = (const head_build_job *)arg;
     const model_table *t = j->t;
@@ -43,6 +54,7 @@ static void build_i8_task(void *arg, int64_t task, int thread_index) {
             row = decoded;
         }
         bn_f16_row_to_i8(row, j->d, j->f16_value, j->head_i8 + r * j->d, &j->scales[r]);
+        if (!f16_row_finite(row, j->d)) j->scales[r] = NAN;
     }
 }
 
@@ -58,7 +70,7 @@ static void decode_task(void *arg, int64_t task, int thread_index) {
 }
 
 /* Runs under the context lock (the pool is the context's; its thread count cannot change). */
-static int run_build(bn_model *m, head_build_job *job) {
+static int run_build(bn_model *m, head_build_job *job, int64_t *bad_row) {
     bn_ctx *ctx = m->ctx;
     const int64_t n_tasks = (job->vocab + job->rows_per_task - 1) / job->rows_per_task;
     if (m->cfg.head_mode == BN_HEAD_F16) {
@@ -77,13 +89,20 @@ static int run_build(bn_model *m, head_build_job *job) {
         job->thread_rows = thread_rows;
         bn_pool_run(ctx->pool, build_i8_task, job, n_tasks);
         status = BN_OK;
+        for (int64_t r = 0; r < job->vocab; r++) {
+            if (isnan(job->scales[r])) { /* the first one, whatever the thread count */
+                *bad_row = r;
+                status = BN_ERR_BAD_VALUE;
+                break;
+            }
+        }
     }
     free(thread_rows);
     free(f16_value);
     return status;
 }
 
-int bn_model_build_head(bn_model *m, const model_table *t) {
+int bn_model_build_head(bn_model *m, const model_table *t, int64_t *bad_row) {
     const int decode = m->cfg.head_mode == BN_HEAD_F16;
     if (decode && t->type == BN_GGML_F16) return BN_OK; /* the head streams the caller's table */
     if (decode) {
@@ -96,7 +115,7 @@ int bn_model_build_head(bn_model *m, const model_table *t) {
     if (bn_ctx_cancelled(ctx)) return BN_ERR_CANCELLED;
     bn_mutex_lock(&ctx->op_lock);
     job.rows_per_task = bn_rows_per_task(ctx, job.vocab);
-    const int status = run_build(m, &job);
+    const int status = run_build(m, &job, bad_row);
     bn_mutex_unlock(&ctx->op_lock);
     return status;
 }

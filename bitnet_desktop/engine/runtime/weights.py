@@ -96,9 +96,16 @@ class _Builder:
         if info is None:
             return None
         values = dequantize_tensor(info).reshape(-1)
-        if values.size != 1 or not np.isfinite(values[0]):
-            raise ModelFormatError(f"{self.g.path}: {scale_name!r} must hold one finite number")
+        if values.size != 1 or not np.isfinite(values[0]) or values[0] == 0:
+            raise ModelFormatError(f"{self.g.path}: {scale_name!r} must hold one finite, non-zero number")
         return float(values[0])
+
+    def check_finite(self, name: str, values: np.ndarray) -> None:
+        """Refuses NaN or infinity in a small table (norm gains, alphas), naming the first index."""
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise ModelFormatError(f"{self.g.path}: tensor {name!r} holds {values[bad[0]]} at index {bad[0]} "
+                                   f"({bad.size} of {values.size} values are not finite)")
 
     def ternary(self, name: str, shape: tuple[int, int]) -> TernaryWeight:
         info = self.tensor(name, shape)
@@ -109,6 +116,11 @@ class _Builder:
             raise ModelFormatError(f"{self.g.path}: tensor {name!r} has {k} inputs; ternary kernels need a multiple of 128")
         scale = self.scale_of(name)
         if info.type.name == "I2_S":
+            tail = info.data[m * k // 4:m * k // 4 + 4]  # alpha: f32 LE
+            alpha = tail.view("<f4")[0] if tail.size == 4 else 0.0
+            if not np.isfinite(alpha):
+                raise ModelFormatError(f"{self.g.path}: tensor {name!r} has alpha = {alpha} in its I2_S tail; "
+                                       "it must be finite")
             self.mapped += info.nbytes
             return TernaryWeight(info.data, m, k, 1.0 if scale is None else scale)
         t0 = time.perf_counter()
@@ -121,10 +133,12 @@ class _Builder:
     def f32_vector(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         info = self.tensor(name, shape)
         if info.type.name == "F32":
+            values = info.data.view(np.float32)
             self.mapped += info.nbytes
-            return info.data.view(np.float32)
-        values = dequantize_tensor(info).astype(np.float32).reshape(-1)
-        self.converted += values.nbytes
+        else:
+            values = dequantize_tensor(info).astype(np.float32).reshape(-1)
+            self.converted += values.nbytes
+        self.check_finite(name, values)
         return values
 
     def table(self, name: str, shape: tuple[int, int]) -> tuple[np.ndarray, str]:
@@ -144,7 +158,9 @@ class _Builder:
 
 
 def load_weights(g: GGUFFile, spec: ModelSpec) -> ModelWeights:
-    """Every tensor the graph needs, validated; raises ModelFormatError naming file and tensor."""
+    """Every tensor the graph needs, validated; raises ModelFormatError naming file and tensor.
+    NaN or infinity is refused here in what is small (norm gains, alphas, scales); in a large
+    table the int8 head's build finds it (fast mode), else the sampler (NonFiniteLogitsError)."""
     b = _Builder(g)
     shapes = _expected_shapes(spec)
     layers = []
