@@ -200,7 +200,8 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
  *  - head, BN_HEAD_F16: final norm output rounded to F16, times the f16 head, f32 accumulation
  *    (bitnet.cpp parity); BN_HEAD_I8: final norm output quantized per token (A.3) times an int8
  *    copy of the head made at creation as bn_quantize_rows_i8 makes it from the f16 rows (per-row
- *    scale; rows of a Q8_0 / Q6_K table are decoded to f16 one at a time, no f16 table is made).
+ *    scale; rows of a Q8_0 / Q6_K table are decoded to f16 one at a time, no f16 table is made);
+ *    a token whose final norm output holds NaN or infinity gets NaN logits, as the f16 head gives.
  * The results do not depend on the thread count or on how a prompt is split into chunks or
  * calls: batched prompt processing and token-by-token processing give bit-identical logits.
  *
@@ -285,7 +286,8 @@ typedef struct {
 
 /* Validates the configuration and every buffer (null pointers, exact lengths, finite gains,
  * alphas and scales, overflow-free sizes), then allocates the KV cache and scratch and, on the
- * context's threads, builds what the head needs: in BN_HEAD_I8 mode the int8 head (one pass over
+ * context's threads, builds what the head needs: in BN_HEAD_I8 mode the int8 head (BN_ERR_BAD_VALUE
+ * naming the first row of the table that holds NaN or infinity as f16; one pass over
  * the head table, 1.4 s for 2B-4T's 656 MB f16 head on one core, divided by the thread count; it
  * allocates vocab*d + 4*vocab bytes, 328 MB for 2B-4T); in BN_HEAD_F16 mode with a Q8_0 / Q6_K
  * head table, its f16 decode (vocab*d*2 bytes, bn_model_decoded_head_bytes).
