@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import BitNetError
+from ..errors import BitNetError, NonFiniteLogitsError
 
 
 @dataclass
@@ -48,6 +48,9 @@ def perplexity(forward_all: Callable[[Sequence[int]], np.ndarray], tokens: Seque
         if bos_id is not None:
             window[0] = bos_id
         logprobs = log_softmax_f64(forward_all(window))
+        if not np.isfinite(logprobs).all():
+            raise NonFiniteLogitsError(f"window {w + 1}: the model produced NaN or infinite logits: its weights "
+                                       "hold non-finite values (a damaged or badly converted file)")
         positions = np.arange(first, ctx - 1)
         targets = np.asarray(window[first + 1:ctx])
         nll = -logprobs[positions, targets]

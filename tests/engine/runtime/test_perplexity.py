@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from bitnet_desktop.engine.errors import BitNetError
+from bitnet_desktop.engine.errors import BitNetError, NonFiniteLogitsError
 from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions
 from bitnet_desktop.engine.runtime.perplexity import perplexity
 from tests.engine.runtime.gguf_files import synth
@@ -33,3 +33,13 @@ def test_perplexity_matches_a_direct_computation(tmp_path):
 def test_text_shorter_than_a_window_is_a_clear_error():
     with pytest.raises(BitNetError, match="fewer than one window of 512"):
         perplexity(lambda ids: None, [1, 2, 3], 512, None)
+
+
+def test_non_finite_logits_are_a_named_error_not_a_nan_perplexity():
+    def forward_all(ids):
+        logits = np.zeros((len(ids), 10), np.float32)
+        logits[5, 3] = np.nan
+        return logits
+
+    with pytest.raises(NonFiniteLogitsError, match="window 1"):
+        perplexity(forward_all, list(range(8)), 8, None)
