@@ -40,6 +40,7 @@ from .tasks import TaskManager
 # with 2 threads on 2 cores (bench ui); 10 renders a second still reads as fluid streaming.
 DRAIN_INTERVAL_MS = 100
 METER_INTERVAL_S = 1.0
+STATS_INTERVAL_S = 0.5
 
 
 class ChatPage(QWidget):
@@ -61,6 +62,8 @@ class ChatPage(QWidget):
         self._streaming_id: int | None = None
         self._seen_version = -1
         self._next_meter = 0.0
+        self._next_stats = 0.0
+        self._shown_text: str | None = None
         self.overflow_box: QMessageBox | None = None
         self._last_memory: MemorySample | None = None
 
@@ -309,18 +312,25 @@ class ChatPage(QWidget):
         if live is None:
             return
         snap = live.snapshot()
-        if snap.version != self._seen_version:
-            self._seen_version = snap.version
-            if snap.message_id is not None and self._streaming_id != snap.message_id:
-                self._streaming_id = snap.message_id
-                self.view.begin_streaming(self.store.message(snap.message_id))
-            if self._streaming_id is not None:
-                self.view.update_streaming(snap.text)
-            reading_prompt = snap.generated_tokens == 0 and snap.prompt_total > 0 and not snap.finished
-            self.prompt_progress.setVisible(reading_prompt and snap.prompt_total > 64)
-            if reading_prompt:
-                self.prompt_progress.setRange(0, snap.prompt_total)
-                self.prompt_progress.setValue(snap.prompt_done)
+        if snap.version == self._seen_version:
+            return
+        self._seen_version = snap.version
+        if snap.message_id is not None and self._streaming_id != snap.message_id:
+            self._streaming_id = snap.message_id
+            self._shown_text = None
+            self.view.begin_streaming(self.store.message(snap.message_id))
+        if self._streaming_id is not None and snap.text != self._shown_text:
+            self._shown_text = snap.text
+            self.view.update_streaming(snap.text)
+        reading_prompt = snap.generated_tokens == 0 and snap.prompt_total > 0 and not snap.finished
+        self.prompt_progress.setVisible(reading_prompt and snap.prompt_total > 64)
+        if reading_prompt:
+            self.prompt_progress.setRange(0, snap.prompt_total)
+            self.prompt_progress.setValue(snap.prompt_done)
+        now = time.monotonic()
+        if now >= self._next_stats or snap.finished:
+            # Labels twice a second: each change relays out the bar, and the speed is an average.
+            self._next_stats = now + STATS_INTERVAL_S
             self.stats.show_speed(snap.prompt_tokens_per_second, snap.generation_tokens_per_second,
                                   snap.time_to_first_token)
             if self.engine.info is not None:
@@ -328,8 +338,8 @@ class ChatPage(QWidget):
             if snap.dropped_messages:
                 self.show_info(f"The oldest {snap.dropped_messages} messages were left out of the prompt to fit "
                                "the context (they stay in the conversation).")
-        if time.monotonic() >= self._next_meter:
-            self._next_meter = time.monotonic() + METER_INTERVAL_S
+        if now >= self._next_meter:
+            self._next_meter = now + METER_INTERVAL_S
             self._sample_meters(full=False)
 
     def _sample_meters(self, full: bool = True) -> None:
