@@ -22,7 +22,18 @@ whose message names the file, the key or tensor, and what is wrong. Limits enfor
 file size: n_dims <= 4, every dimension >= 1, at most 2^62 elements per tensor, tensor names
 shorter than 64 bytes (ggml's GGML_MAX_NAME), arrays nested at most 8 deep, alignment a power of
 two, no duplicate keys or tensor names, bools 0 or 1, UTF-8 everywhere (string arrays included,
-checked when the file is opened), at most 2^20 metadata entries and 2^20 tensors.
+checked when the file is opened), at most 2^20 metadata entries and 2^20 tensors. The path must be a
+regular file: a directory, FIFO, socket or device is refused before it is read (a FIFO would block open()
+until a writer came, /dev/zero would never end). Metadata values are checked for type and range where they
+are used, through `metadata_access.MetadataAccess`.
+
+A file changed under the mapping: pages are read from the file when they are touched, so what the checks
+above saw is only what the file held when it was opened. If another program truncates a loaded file in
+place, touching a page past the new end raises SIGBUS on Linux and macOS, which ends the process (Python
+cannot catch it); Windows refuses to truncate a mapped file. Bytes overwritten in place are read as they
+now are, unchecked. Replacing a file by renaming a new one over it is safe: the mapping keeps the old
+file's data until it is closed. So nothing in this app writes a model file in place: `GGUFWriter` writes a
+temporary file and renames it, and a model must be unloaded before its file is deleted or replaced.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from __future__ import annotations
 import math
 import mmap
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +52,7 @@ import numpy as np
 from bitnet_desktop.engine.errors import ModelFormatError
 from bitnet_desktop.engine.gguf.cursor import Cursor
 from bitnet_desktop.engine.gguf.layout import RawTensor, align_up, check_layout, resolve_ambiguous_types
+from bitnet_desktop.engine.gguf.metadata_access import GGUFMetadata
 from bitnet_desktop.engine.gguf.number_array import NumberArray
 from bitnet_desktop.engine.gguf.string_array import read_string_array
 from bitnet_desktop.engine.gguf.types import MAX_ELEMENTS, GGMLType, lookup_type
@@ -112,13 +125,21 @@ class GGUFFile:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         try:
-            with open(self.path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
+            _refuse_unless_regular(self.path, os.stat(self.path).st_mode)
+            # Non-blocking: a FIFO swapped in after the stat above must not block open() until a writer comes.
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+            try:
+                st = os.fstat(fd)
+                _refuse_unless_regular(self.path, st.st_mode)
+                size = st.st_size
                 if size < 8:
                     raise ModelFormatError(f"{self.path}: not a GGUF file: only {size} bytes, smaller than the header")
-                buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        except OSError as e:
-            raise ModelFormatError(f"{self.path}: cannot open the model file: {e.strerror or e}") from e
+                buf = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+            finally:
+                os.close(fd)
+        except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+            raise ModelFormatError(f"{self.path}: cannot open the model file: {getattr(e, 'strerror', None) or e}") \
+                from e
         self._buf: Any = buf
         try:
             self._parse(buf, size)
@@ -238,7 +259,8 @@ class GGUFFile:
                 raise c.fail(f"metadata key '{key}'", "appears twice")
             vtype = self._value_type(c, c.u32(f"metadata key '{key}' (value type)"), f"metadata key '{key}'")
             self.fields[key] = GGUFValue(vtype, self._read_value(c, vtype, f"metadata key '{key}'", 0))
-        self.metadata: dict[str, Any] = {k: v.to_python() for k, v in self.fields.items()}
+        self.metadata: dict[str, Any] = GGUFMetadata(((k, v.to_python()) for k, v in self.fields.items()),
+                                                     str(self.path))
         self.alignment = self._alignment(c)
 
         raw: list[RawTensor] = []
@@ -347,6 +369,18 @@ class GGUFFile:
         type_id = c.u32(f"{what} (type)")
         offset = c.u64(f"{what} (offset)")
         return RawTensor(name, tuple(ne), type_id, offset)
+
+
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _refuse_unless_regular(path: Path, mode: int) -> None:
+    """ModelFormatError unless `mode` is a regular file's: reading a FIFO or a device could block or never end."""
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "a special file")
+    raise ModelFormatError(f"{path}: is {kind}, not a regular file; a model must be a .gguf file")
 
 
 def open_gguf(path: str | os.PathLike) -> GGUFFile:

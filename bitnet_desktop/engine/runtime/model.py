@@ -15,6 +15,10 @@ Loading reports its stages to an optional `progress(stage, fraction)` callback (
 loading thread) and stops with LoadCancelledError when an optional `cancel` event is set: between
 stages, and inside the native model's build through the kernel context's cancel flag. `close()`
 frees the native model, its context and the mapping at once.
+
+The file stays mapped while the model is loaded: truncating it in place from outside then ends the
+process with SIGBUS on POSIX systems (see gguf.reader), so it is replaced only by renaming a new file over
+it, or deleted after `close()`.
 """
 from __future__ import annotations
 
