@@ -23,11 +23,12 @@ so decode(encode(text, add_bos=False)) == text.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from bitnet_desktop.engine.errors import TokenizerError
+from bitnet_desktop.engine.errors import TextEncodingError, TokenizerError
 from bitnet_desktop.engine.tokenizer.bpe import BytePairEncoder
 from bitnet_desktop.engine.tokenizer.byte_level import byte_level_to_bytes
 from bitnet_desktop.engine.tokenizer.incremental_decoder import IncrementalDecoder
@@ -40,6 +41,7 @@ from bitnet_desktop.engine.tokenizer.vocabulary import TokenType, Vocabulary, Vo
 _HIDDEN_WHEN_SKIPPING = frozenset({TokenType.CONTROL, TokenType.UNKNOWN})
 # Token types matched in text when parse_special=True.
 _PARSED_AS_SPECIAL = (TokenType.CONTROL, TokenType.USER_DEFINED, TokenType.UNKNOWN)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Tokenizer:
@@ -111,7 +113,9 @@ class Tokenizer:
         add_bos: bool | None = None,
         add_eos: bool | None = None,
     ) -> list[int]:
-        """Token ids for `text`; see the module docstring for the meaning of each flag."""
+        """Token ids for `text`; see the module docstring for the meaning of each flag. Text that is not
+        valid Unicode (a lone surrogate) raises TextEncodingError."""
+        _check_encodable(text)
         vocabulary = self.vocabulary
         if parse_special and self._special_matcher:
             fragments: list[Fragment] = self._special_matcher.split(text)
@@ -204,6 +208,18 @@ class Tokenizer:
     def _check_id(self, token_id: int) -> None:
         if not 0 <= token_id < self.vocabulary.size:
             raise TokenizerError(f"token id {token_id} is outside the vocabulary (0..{self.vocabulary.size - 1})")
+
+
+def _check_encodable(text: str) -> None:
+    """TextEncodingError naming the first lone surrogate: UTF-8 cannot encode one. Invalid UTF-8 bytes decoded
+    with errors="surrogateescape" (how Python reads command-line arguments) become U+DC80..U+DCFF."""
+    match = _SURROGATE.search(text)
+    if match is not None:
+        raise TextEncodingError(
+            f"the text is not valid Unicode: it holds a lone surrogate, U+{ord(match.group()):04X} at character "
+            f"{match.start()}, which cannot be encoded as UTF-8 (was the input invalid UTF-8?)",
+            match.start(),
+        )
 
 
 def _byte_token_value(text: str) -> bytes:

@@ -3,14 +3,17 @@
 Input is a plain mapping (GGUF key -> value) so this module does not depend on the GGUF reader. Arrays may be
 Python lists or what the reader gives: read-only numpy arrays and lazily decoded string sequences viewing the
 mapped file. Token strings and merges are kept as given, not copied; numbers become compact numpy arrays.
+Each value is read through gguf.metadata_access, which checks its type and range: a bad one raises
+TokenizerMetadataError naming the file and the key.
 Keys read (all under `tokenizer.ggml.` unless noted):
 
     model             "gpt2" (byte-level BPE) or "llama" (SentencePiece)       required
     tokens            list[str], one per token id                             required
-    token_type        list[int], TokenType values; missing -> all NORMAL
-    scores            list[float]; SentencePiece merge priorities; missing -> 0.0
+    token_type        list[int], TokenType values (others act as UNDEFINED); missing -> all NORMAL
+    scores            list[float], no NaN; SentencePiece merge priorities; missing -> 0.0
     merges            list[str] "left right"; BPE only                        required for gpt2
-    bos_token_id, eos_token_id, unknown_token_id, padding_token_id, eot_token_id   optional ints
+    bos_token_id, eos_token_id, unknown_token_id, padding_token_id, eot_token_id   optional ints in 0..n-1
+    seperator_token_id, cls_token_id, mask_token_id  (llama.cpp's spelling) checked like them, not used
     add_bos_token     bool; missing -> True for SentencePiece, False for BPE (llama.cpp's defaults)
     add_eos_token     bool; missing -> False
     add_space_prefix  bool; SentencePiece only; missing -> True
@@ -25,8 +28,14 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from bitnet_desktop.engine.errors import TokenizerError
+from bitnet_desktop.engine.errors import TokenizerMetadataError
+from bitnet_desktop.engine.gguf.metadata_access import MetadataAccess
 from bitnet_desktop.engine.tokenizer.token_index import TokenIndex
+
+# Special token ids read and range-checked; the last three are not used, but a file whose ids are bad is
+# refused as a whole, as llama.cpp refuses a key of the wrong type.
+SPECIAL_TOKEN_ID_KEYS = ("bos_token_id", "eos_token_id", "eot_token_id", "unknown_token_id", "padding_token_id",
+                         "seperator_token_id", "cls_token_id", "mask_token_id")
 
 
 class TokenType(enum.IntEnum):
@@ -83,49 +92,34 @@ class Vocabulary:
 
     @classmethod
     def from_gguf_metadata(cls, metadata: Mapping[str, Any]) -> "Vocabulary":
-        model_name = metadata.get("tokenizer.ggml.model")
-        if model_name is None:
-            raise TokenizerError("GGUF metadata has no tokenizer.ggml.model; this file carries no tokenizer")
+        """Every value is type- and range-checked as it is read: a bad one raises TokenizerMetadataError
+        naming the file (when `metadata` is a GGUF file's) and the key."""
+        meta = MetadataAccess(metadata, error=TokenizerMetadataError)
+        if not meta.has("tokenizer.ggml.model"):
+            raise meta.fail("tokenizer.ggml.model", "is missing; this file carries no tokenizer")
+        model_name = meta.string("tokenizer.ggml.model")
         try:
             kind = VocabularyKind(model_name)
         except ValueError:
             supported = ", ".join(repr(k.value) for k in VocabularyKind)
-            raise TokenizerError(
-                f"tokenizer.ggml.model = {model_name!r} is not supported (supported: {supported})"
-            ) from None
+            raise meta.fail("tokenizer.ggml.model", f"= {model_name!r} is not supported (supported: {supported})") \
+                from None
 
-        tokens = metadata.get("tokenizer.ggml.tokens")
-        if tokens is None or len(tokens) == 0:
-            raise TokenizerError("GGUF metadata has no tokenizer.ggml.tokens")
-        if isinstance(tokens, str):
-            raise TokenizerError("tokenizer.ggml.tokens must be a list of strings")
+        tokens = meta.strings("tokenizer.ggml.tokens")
         n_tokens = len(tokens)
-        index = TokenIndex(tokens)  # also checks that every token is a string
+        if n_tokens == 0:
+            raise meta.fail("tokenizer.ggml.tokens", "is empty")
+        index = TokenIndex(tokens)
 
-        token_types = _numbers("tokenizer.ggml.token_type", metadata, n_tokens, np.int32, TokenType.NORMAL)
-        scores = _numbers("tokenizer.ggml.scores", metadata, n_tokens, np.float32, 0.0)
+        token_types = _per_token(meta, "tokenizer.ggml.token_type", n_tokens, TokenType.NORMAL, np.int32)
+        scores = _per_token(meta, "tokenizer.ggml.scores", n_tokens, 0.0, np.float32)
 
-        merges = metadata.get("tokenizer.ggml.merges")
-        if kind is VocabularyKind.BYTE_LEVEL_BPE:
-            if merges is None:
-                raise TokenizerError("byte-level BPE tokenizer without tokenizer.ggml.merges")
-            if isinstance(merges, str):  # the BPE encoder checks each element while it builds its table
-                raise TokenizerError("tokenizer.ggml.merges must be a list of 'left right' strings")
-        merges = merges if merges is not None else ()
+        if kind is VocabularyKind.BYTE_LEVEL_BPE and not meta.has("tokenizer.ggml.merges"):
+            raise meta.fail("tokenizer.ggml.merges", "is missing; a byte-level BPE tokenizer needs it")
+        merges = meta.strings("tokenizer.ggml.merges", ())  # the BPE encoder splits each into its pair
 
-        def optional_id(key: str) -> int | None:
-            value = metadata.get(key)
-            if value is None:
-                return None
-            value = int(value)
-            if not 0 <= value < n_tokens:
-                raise TokenizerError(f"{key} = {value} is outside the vocabulary (0..{n_tokens - 1})")
-            return value
-
-        def flag(key: str, default: bool) -> bool:
-            value = metadata.get(key)
-            return default if value is None else bool(value)
-
+        ids = {key: meta.integer(f"tokenizer.ggml.{key}", None, minimum=0, maximum=n_tokens - 1, what="a token id")
+               for key in SPECIAL_TOKEN_ID_KEYS}
         is_spm = kind is VocabularyKind.SENTENCEPIECE
         return cls(
             kind=kind,
@@ -133,38 +127,26 @@ class Vocabulary:
             token_types=token_types,
             scores=scores,
             merges=merges,
-            bos_id=optional_id("tokenizer.ggml.bos_token_id"),
-            eos_id=optional_id("tokenizer.ggml.eos_token_id"),
-            eot_id=optional_id("tokenizer.ggml.eot_token_id"),
-            unknown_id=_unknown_id(optional_id("tokenizer.ggml.unknown_token_id"), token_types),
-            padding_id=optional_id("tokenizer.ggml.padding_token_id"),
-            add_bos=flag("tokenizer.ggml.add_bos_token", default=is_spm),
-            add_eos=flag("tokenizer.ggml.add_eos_token", default=False),
-            add_space_prefix=flag("tokenizer.ggml.add_space_prefix", default=True),
-            pre_tokenizer_name=metadata.get("tokenizer.ggml.pre"),
+            bos_id=ids["bos_token_id"],
+            eos_id=ids["eos_token_id"],
+            eot_id=ids["eot_token_id"],
+            unknown_id=_unknown_id(ids["unknown_token_id"], token_types),
+            padding_id=ids["padding_token_id"],
+            add_bos=meta.flag("tokenizer.ggml.add_bos_token", is_spm),
+            add_eos=meta.flag("tokenizer.ggml.add_eos_token", False),
+            add_space_prefix=meta.flag("tokenizer.ggml.add_space_prefix", True),
+            pre_tokenizer_name=meta.string("tokenizer.ggml.pre", None),
             index=index,
         )
 
 
-def _numbers(key: str, metadata: Mapping[str, Any], n_tokens: int, dtype: type, missing: float) -> np.ndarray:
+def _per_token(meta: MetadataAccess, key: str, n_tokens: int, missing: float, dtype: type) -> np.ndarray:
     """One number per token, read-only: the reader's array viewed as it is (no copy), a list converted, or
     `missing` for every token (one value stored, broadcast) when the key is absent."""
-    values = metadata.get(key)
+    values = meta.numbers(key, None, integers=np.dtype(dtype).kind in "iu", count=n_tokens, per="token")
     if values is None:
         return np.broadcast_to(np.array(missing, dtype=dtype), (n_tokens,))
-    try:
-        array = np.asarray(values)
-        if array.dtype.kind not in "iuf":
-            array = np.asarray(values, dtype=dtype)
-    except (TypeError, ValueError, OverflowError):
-        raise TokenizerError(f"{key} must be a list of numbers") from None
-    if array.ndim != 1:
-        raise TokenizerError(f"{key} must be a list of numbers")
-    if len(array) != n_tokens:
-        raise TokenizerError(f"{key} has {len(array)} entries but there are {n_tokens} tokens")
-    array = array.view()  # a read-only view, leaving a caller's own array writable
-    array.flags.writeable = False
-    return array
+    return values
 
 
 def _unknown_id(declared: int | None, token_types: np.ndarray) -> int | None:

@@ -12,13 +12,15 @@ def synth(tmp_path: Path, name: str = "model.gguf", **kwargs) -> Path:
 
 
 def rewrite(src: Path, dst: Path, drop=(), retype: dict | None = None, meta: dict | None = None,
-            reshape: dict | None = None) -> Path:
+            reshape: dict | None = None, drop_meta=()) -> Path:
     """Copy of `src` without the tensors in `drop`, with tensor types relabelled (`retype`:
-    name -> type name, bytes cut to the new size), ne changed (`reshape`: name -> ne) and metadata values
-    replaced (`meta`: key -> (ValueType, value))."""
+    name -> type name, bytes cut to the new size), ne changed (`reshape`: name -> ne), metadata values
+    replaced or added (`meta`: key -> (ValueType, value)) and the metadata keys in `drop_meta` left out."""
     retype, meta, reshape = retype or {}, meta or {}, reshape or {}
     with open_gguf(src) as g:
-        metadata = [(k, *(meta[k] if k in meta else (v.type, v.value))) for k, v in g.fields.items()]
+        metadata = [(k, *(meta[k] if k in meta else (v.type, v.value)))
+                    for k, v in g.fields.items() if k not in drop_meta]
+        metadata += [(k, *meta[k]) for k in meta if k not in g.fields]
         tensors = []
         for name, t in g.tensors.items():
             if name in drop:
