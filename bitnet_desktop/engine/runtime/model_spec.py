@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..errors import ModelFormatError
+from ..errors import ModelFormatError, TokenizerMetadataError
+from ..gguf.metadata_access import REQUIRED, MetadataAccess
 
 ACTIVATION_BY_ARCH = {"bitnet-b1.58": "relu2", "bitnet-25": "relu2", "bitnet": "silu"}
 ACTIVATIONS = ("relu2", "silu")
@@ -41,28 +42,20 @@ class ModelSpec:
         return 2 * self.n_layers * self.kv_width * 2
 
 
-def _int(meta: Mapping[str, Any], key: str, path: str, default: int | None = None) -> int:
-    value = meta.get(key, default)
-    if value is None:
-        raise ModelFormatError(f"{path}: metadata key {key!r} is missing")
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > 1 << 24:
-        raise ModelFormatError(f"{path}: metadata {key!r} = {value!r} is not a sensible positive integer")
-    return value
-
-
-def _float(meta: Mapping[str, Any], key: str, path: str, default: float) -> float:
-    value = meta.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ModelFormatError(f"{path}: metadata {key!r} = {value!r} is not a positive number")
-    return float(value)
+# Largest value of any size hyperparameter (width, layers, heads, context, vocabulary): far above real
+# models, and small enough that no product of a few of them comes near 64 bits.
+MAX_SIZE = 1 << 24
+EMBEDDING = "token_embd.weight"
 
 
 def read_model_spec(meta: Mapping[str, Any], path: str, vocab_rows: int,
                     activation: str | None = None) -> ModelSpec:
-    """ModelSpec from GGUF metadata; `vocab_rows` is the token embedding's row count."""
-    arch = meta.get("general.architecture")
-    if not isinstance(arch, str):
-        raise ModelFormatError(f"{path}: general.architecture is missing")
+    """ModelSpec from GGUF metadata; `vocab_rows` is the token embedding's row count (0: no 2-D embedding).
+
+    Every value is type- and range-checked as it is read (MetadataAccess): a bad one raises
+    ModelMetadataError naming the file and the key."""
+    m = MetadataAccess(meta, source=path)
+    arch = m.string("general.architecture")
     if arch not in ACTIVATION_BY_ARCH:
         raise ModelFormatError(
             f"{path}: architecture {arch!r} is not a BitNet model this engine runs "
@@ -71,34 +64,54 @@ def read_model_spec(meta: Mapping[str, Any], path: str, vocab_rows: int,
     if activation is not None and activation not in ACTIVATIONS:
         raise ModelFormatError(f"unknown activation override {activation!r}; known: {', '.join(ACTIVATIONS)}")
     p = f"{arch}."
-    d_model = _int(meta, p + "embedding_length", path)
-    n_heads = _int(meta, p + "attention.head_count", path)
-    n_kv_heads = _int(meta, p + "attention.head_count_kv", path, n_heads)
+
+    def size(key: str, default: int | None = None) -> int:
+        return m.integer(p + key, REQUIRED if default is None else default, minimum=1, maximum=MAX_SIZE)
+
+    d_model = size("embedding_length")
+    n_heads = size("attention.head_count")
+    n_kv_heads = size("attention.head_count_kv", n_heads)
     if d_model % n_heads:
-        raise ModelFormatError(f"{path}: embedding_length {d_model} is not a multiple of head_count {n_heads}")
+        raise m.fail(p + "embedding_length", f"= {d_model} is not a multiple of '{p}attention.head_count' = {n_heads}")
     head_dim = d_model // n_heads
     if n_heads % n_kv_heads:
-        raise ModelFormatError(f"{path}: head_count {n_heads} is not a multiple of head_count_kv {n_kv_heads}")
-    rope_dims = _int(meta, p + "rope.dimension_count", path, head_dim)
+        raise m.fail(p + "attention.head_count",
+                     f"= {n_heads} is not a multiple of '{p}attention.head_count_kv' = {n_kv_heads}")
+    rope_dims = size("rope.dimension_count", head_dim)
     if rope_dims != head_dim:
-        raise ModelFormatError(f"{path}: rope.dimension_count {rope_dims} differs from the head size {head_dim}")
+        raise m.fail(p + "rope.dimension_count", f"= {rope_dims} differs from the head size {head_dim}")
     if head_dim % 2:
         raise ModelFormatError(f"{path}: head size {head_dim} is odd; RoPE needs pairs")
-    vocab = meta.get(p + "vocab_size", vocab_rows)
-    if vocab != vocab_rows:
-        raise ModelFormatError(f"{path}: vocab_size {vocab} differs from token_embd's {vocab_rows} rows")
+    _check_vocabulary(m, p, vocab_rows)
     return ModelSpec(
         arch=arch,
-        name=str(meta.get("general.name", "")),
-        n_layers=_int(meta, p + "block_count", path),
+        name=m.string("general.name", ""),
+        n_layers=size("block_count"),
         d_model=d_model,
-        d_ffn=_int(meta, p + "feed_forward_length", path),
+        d_ffn=size("feed_forward_length"),
         n_heads=n_heads,
         n_kv_heads=n_kv_heads,
         head_dim=head_dim,
         vocab_size=vocab_rows,
-        context_length=_int(meta, p + "context_length", path, 2048),
-        rope_theta=_float(meta, p + "rope.freq_base", path, 10000.0),
-        rms_eps=_float(meta, p + "attention.layer_norm_rms_epsilon", path, 1e-5),
+        context_length=size("context_length", 2048),
+        rope_theta=m.number(p + "rope.freq_base", 10000.0, above=0.0),
+        rms_eps=m.number(p + "attention.layer_norm_rms_epsilon", 1e-5, above=0.0, maximum=1.0),
         activation=activation or ACTIVATION_BY_ARCH[arch],
     )
+
+
+def _check_vocabulary(m: MetadataAccess, p: str, vocab_rows: int) -> None:
+    """The embedding has one row per token: as many as `vocab_size` says and the tokenizer holds."""
+    if vocab_rows < 1:
+        raise ModelFormatError(f"{m.source}: the model has no 2-D tensor '{EMBEDDING}' (one row per token)")
+    if vocab_rows > MAX_SIZE:
+        raise ModelFormatError(f"{m.source}: tensor '{EMBEDDING}' has {vocab_rows} rows, more than {MAX_SIZE}")
+    vocab = m.integer(p + "vocab_size", vocab_rows, minimum=1, maximum=MAX_SIZE)
+    if vocab != vocab_rows:
+        raise m.fail(p + "vocab_size", f"= {vocab} differs from the {vocab_rows} rows of tensor '{EMBEDDING}'")
+    # The tokenizer reads its own keys; only their number is checked here, where the embedding is known.
+    tokenizer_keys = m.using(TokenizerMetadataError)
+    tokens = tokenizer_keys.strings("tokenizer.ggml.tokens", None)
+    if tokens is not None and len(tokens) != vocab_rows:
+        raise tokenizer_keys.fail("tokenizer.ggml.tokens",
+                                  f"holds {len(tokens)} tokens, but tensor '{EMBEDDING}' has {vocab_rows} rows")
