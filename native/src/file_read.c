@@ -83,6 +83,9 @@ int bn_file_open(const char *path, bn_file **out, uint64_t *size) {
 #  ifdef O_CLOEXEC
     flags |= O_CLOEXEC;
 #  endif
+    /* A FIFO swapped in for the model file after the loader's check must not block open();
+     * on a regular file O_NONBLOCK changes nothing (reads of regular files never block). */
+    flags |= O_NONBLOCK;
     const int fd = open(path, flags);
     if (fd < 0) return -1;
     struct stat st;
