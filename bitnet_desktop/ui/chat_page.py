@@ -7,7 +7,6 @@ and CPU once a second meanwhile. Nothing runs while idle.
 """
 from __future__ import annotations
 
-import time
 from concurrent.futures import Future
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -18,18 +17,15 @@ from ..app_settings import AppSettings
 from ..chats.context_policy import ContextOverflowError, ContextPolicy
 from ..chats.errors import StoreError
 from ..chats.live_answer import AnswerSnapshot, LiveAnswer
-from ..chats.records import Message
 from ..chats.session import DEFAULT_TITLE, AnswerOutcome, CancelToken, ChatSession
 from ..chats.store import ConversationStore
-from ..meters.cpu import CpuMeter
-from ..meters.energy import EnergyMeter, watt_hours
-from ..meters.memory import MemorySample, sample_memory
 from .chat_view import ChatView
 from .composer import Composer
 from .conversation_list import ConversationList
 from .conversation_settings import ConversationSettingsDialog
 from .engine_controller import EngineController, ModelInfo
 from .first_run import FirstRunPage
+from .live_stats import LiveStats
 from .model_bar import ModelBar
 from .stats_bar import StatsBar
 from .tasks import TaskManager
@@ -39,8 +35,6 @@ from .tasks import TaskManager
 # cores: at 33 ms (30 renders a second) the window generated at 0.88x the engine alone on 2B-4T
 # with 2 threads on 2 cores (bench ui); 10 renders a second still reads as fluid streaming.
 DRAIN_INTERVAL_MS = 100
-METER_INTERVAL_S = 1.0
-STATS_INTERVAL_S = 0.5
 
 
 class ChatPage(QWidget):
@@ -52,20 +46,14 @@ class ChatPage(QWidget):
                  settings: AppSettings, parent: QWidget | None = None):
         super().__init__(parent)
         self.store, self.tasks, self.engine, self.settings = store, tasks, engine, settings
-        self.energy = EnergyMeter(settings.watts_per_core)
-        self.cpu = CpuMeter()
-        self.cpu.start()
         self.conversation_id: int | None = None
         self._live: LiveAnswer | None = None
         self._cancel: CancelToken | None = None
         self._answer: Future | None = None
         self._streaming_id: int | None = None
         self._seen_version = -1
-        self._next_meter = 0.0
-        self._next_stats = 0.0
         self._shown_text: str | None = None
         self.overflow_box: QMessageBox | None = None
-        self._last_memory: MemorySample | None = None
 
         self.conversations = ConversationList(store, tasks, self)
         self.model_bar = ModelBar(self)
@@ -84,6 +72,7 @@ class ChatPage(QWidget):
         self.notice.hide()
         self.composer = Composer(self)
         self.stats = StatsBar(self)
+        self.live_stats = LiveStats(self.stats, engine, settings.watts_per_core)
         right = QWidget(self)
         column = QVBoxLayout(right)
         column.setContentsMargins(6, 6, 6, 6)
@@ -179,7 +168,7 @@ class ChatPage(QWidget):
                 return
             self.view.set_messages(messages)
             self.conversations.select(conversation_id)
-            self._show_conversation_energy(messages)
+            self.live_stats.show_conversation_energy(messages)
         self.settings.open_conversation = conversation_id
         self._update_composer()
         self._show_context_use()
@@ -261,7 +250,7 @@ class ChatPage(QWidget):
         self.notice.hide()
         live, cancel = LiveAnswer(), CancelToken()
         conversation_id, policy = self.conversation_id, policy or ContextPolicy(self.settings.context_policy)
-        store, default_sampling, energy = self.store, dict(self.settings.default_sampling), self.energy
+        store, default_sampling, energy = self.store, dict(self.settings.default_sampling), self.live_stats.energy
 
         def answer(model) -> AnswerOutcome:
             session = ChatSession(store, conversation_id, model, policy=policy,
@@ -269,9 +258,7 @@ class ChatPage(QWidget):
             return session.answer(cancel, live)
 
         self._live, self._cancel, self._streaming_id, self._seen_version = live, cancel, None, -1
-        self.stats.clear_answer()
-        self.cpu.start()
-        self._next_meter = time.monotonic() + METER_INTERVAL_S
+        self.live_stats.answer_started()
         self._answer = self.engine.run(answer, self._on_answer_done, self._on_answer_failed)
         self._drain_timer.start()
         self._update_composer()
@@ -327,38 +314,10 @@ class ChatPage(QWidget):
         if reading_prompt:
             self.prompt_progress.setRange(0, snap.prompt_total)
             self.prompt_progress.setValue(snap.prompt_done)
-        now = time.monotonic()
-        if now >= self._next_stats or snap.finished:
-            # Labels twice a second: each change relays out the bar, and the speed is an average.
-            self._next_stats = now + STATS_INTERVAL_S
-            self.stats.show_speed(snap.prompt_tokens_per_second, snap.generation_tokens_per_second,
-                                  snap.time_to_first_token)
-            if self.engine.info is not None:
-                self.stats.show_context(snap.context_used, self.engine.info.context_size)
-            if snap.dropped_messages:
-                self.show_info(f"The oldest {snap.dropped_messages} messages were left out of the prompt to fit "
-                               "the context (they stay in the conversation).")
-        if now >= self._next_meter:
-            self._next_meter = now + METER_INTERVAL_S
-            self._sample_meters(full=False)
-
-    def _sample_meters(self, full: bool = True) -> None:
-        """Memory and CPU for the stats bar. While answering (full=False) only the RSS is read:
-        the model file's resident share comes from /proc/self/smaps, which took 14 ms a read with
-        2B-4T loaded in the window (the kernel walks every mapping), and it hardly changes while a
-        model generates; the last full reading's share is shown."""
-        info = self.engine.info
-        allocated = info.allocated_bytes if info else None
-        last = self._last_memory
-        if full or last is None or info is None:
-            sample = sample_memory(info.path if info else None, allocated)
-            self._last_memory = sample
-        else:
-            rss = sample_memory(None, allocated).rss
-            sample = MemorySample(rss, last.model_file_resident, allocated,
-                                  f"{last.source} (model file share as of the last full reading)")
-        self.stats.show_memory(sample)
-        self.stats.show_cpu(self.cpu.sample().percent)
+        self.live_stats.show_snapshot(snap)
+        if snap.dropped_messages:
+            self.show_info(f"The oldest {snap.dropped_messages} messages were left out of the prompt to fit "
+                           "the context (they stay in the conversation).")
 
     def _end_answer(self) -> None:
         self._on_drain_timer_timeout()
@@ -372,9 +331,9 @@ class ChatPage(QWidget):
         self.view.end_streaming(outcome.message)
         self._streaming_id = None
         s = outcome.message.stats
-        self._sample_meters()
+        self.live_stats.sample()
         if outcome.message.conversation_id == self.conversation_id:
-            self._show_conversation_energy(self.store.messages(self.conversation_id))
+            self.live_stats.show_conversation_energy(self.store.messages(self.conversation_id))
         if s is not None and s.error:
             self.show_error(f"The answer stopped because of an error: {s.error}")
         elif outcome.save_error is not None:
@@ -428,19 +387,8 @@ class ChatPage(QWidget):
         def count(model) -> int:
             return ChatSession(store, conversation_id, model).context_tokens()
 
-        self.engine.run(count, lambda used: self.stats.show_context(used, info.context_size)
+        self.engine.run(count, lambda used: self.live_stats.show_context(used)
                         if conversation_id == self.conversation_id else None)
-
-    def _show_conversation_energy(self, messages: list[Message]) -> None:
-        answers = [m.stats for m in messages if m.role == "assistant" and m.stats and m.stats.energy_joules is not None]
-        if not answers:
-            self.stats.show_energy(None, None, None, False)
-            return
-        last = answers[-1]
-        per_token = last.energy_joules / last.generated_tokens if last.generated_tokens else None
-        total = watt_hours(sum(s.energy_joules for s in answers))
-        measured = bool(last.energy_source and last.energy_source.startswith("measured"))
-        self.stats.show_energy(per_token, total, last.energy_source, measured)
 
     # ---- the model
 
@@ -451,7 +399,7 @@ class ChatPage(QWidget):
     def _on_engine_model_loaded(self, info: ModelInfo) -> None:
         self.model_bar.show_loaded(info)
         self._update_composer()
-        self._sample_meters()
+        self.live_stats.sample()
         self._show_context_use()
 
     def _on_engine_model_load_failed(self, message: str) -> None:
@@ -462,7 +410,7 @@ class ChatPage(QWidget):
     def _on_engine_model_unloaded(self) -> None:
         self.model_bar.show_unloaded()
         self._update_composer()
-        self.stats.show_memory(sample_memory())
+        self.live_stats.sample()
 
     def _on_model_bar_unload(self) -> None:
         self.stop()
