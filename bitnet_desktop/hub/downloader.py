@@ -176,10 +176,10 @@ class Download:
         if self._started:
             raise RuntimeError("a Download runs once; resume with a new Download of the same request")
         self._started = True
-        if offline_mode():
-            raise OfflineModeError(f"{req.label} was not downloaded: offline mode is on (HF_HUB_OFFLINE is set). "
-                                   "Turn it off to download models.", label=req.label)
         try:
+            if offline_mode():         # before any socket is opened
+                raise OfflineModeError(f"{req.label} was not downloaded: offline mode is on (HF_HUB_OFFLINE is "
+                                       "set). Turn it off to download models.", label=req.label)
             self._check_control()
             self._emit("starting", force=True)
             self._open_part()
