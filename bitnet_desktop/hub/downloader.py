@@ -30,7 +30,7 @@ from typing import Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 from bitnet_desktop.hub.errors import (
-    AccessDeniedError, AuthenticationRequiredError, ChecksumMismatchError, DiskWriteError, DownloadCancelled,
+    AccessDeniedError, AlreadyDownloadingError, AuthenticationRequiredError, ChecksumMismatchError, DiskWriteError, DownloadCancelled,
     DownloadPaused, HubError, InsufficientDiskSpaceError, NetworkError, OfflineModeError,
     PermissionDeniedError, RemoteFileChangedError, RemoteNotFoundError, ServerError, UnexpectedResponseError,
 )
@@ -630,5 +630,5 @@ def _lock_file(f, label: str) -> None:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         f.close()
-        raise HubError(f"{label} is already being downloaded (by another window or program).",
-                       label=label) from None
+        raise AlreadyDownloadingError(f"{label} is already being downloaded (by another window or program).",
+                                      label=label) from None

@@ -86,6 +86,10 @@ class ChecksumMismatchError(HubError):
         self.actual = actual
 
 
+class AlreadyDownloadingError(HubError):
+    """Another downloader (another window or app instance) holds this file's .part."""
+
+
 class DownloadPaused(HubError):
     """pause() was called: the partial file is kept and a later run resumes from it."""
 

@@ -26,8 +26,8 @@ from bitnet_desktop.engine.synth import write_synthetic_model
 from bitnet_desktop.hub import downloader as downloader_module
 from bitnet_desktop.hub.downloader import Download, DownloadProgress, DownloadRequest
 from bitnet_desktop.hub.errors import (
-    AccessDeniedError, AuthenticationRequiredError, ChecksumMismatchError, DiskWriteError, DownloadCancelled,
-    DownloadPaused, HubError, InsufficientDiskSpaceError, NetworkError, OfflineModeError, PermissionDeniedError,
+    AccessDeniedError, AlreadyDownloadingError, AuthenticationRequiredError, ChecksumMismatchError, DiskWriteError, DownloadCancelled,
+    DownloadPaused, InsufficientDiskSpaceError, NetworkError, OfflineModeError, PermissionDeniedError,
     RemoteFileChangedError, RemoteNotFoundError, ServerError,
 )
 from bitnet_desktop.hub.part_file import load_state, part_path, sidecar_path
@@ -390,6 +390,20 @@ def test_refused_connection_is_a_network_error(tmp_path):
         Download(req, max_retries=1, backoff=0.01).run()
 
 
+def test_name_that_does_not_resolve_is_a_network_error(tmp_path, monkeypatch):
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    req = DownloadRequest(f"https://huggingface.co/{REPO}/resolve/main/{FILE}", tmp_path / FILE, 10, None,
+                          label=f"{REPO}/{FILE}")
+    events = []
+    with pytest.raises(NetworkError, match=f"Could not download {REPO}/{FILE}: huggingface.co could not be found "
+                                           r"\(no network, or DNS failed\) \(after 2 retries\)"):
+        Download(req, on_progress=events.append, max_retries=2, backoff=0.01).run()
+    assert [e.state for e in events] == ["starting", "retrying", "retrying", "failed"]
+    assert leftovers(tmp_path) == []
+
+
 def test_offline_mode_opens_no_socket(hub_server, tmp_path, monkeypatch):
     data = blob(1000)
     hub_server.add_repo(REPO, {FILE: data})
@@ -559,7 +573,7 @@ def test_a_second_downloader_of_the_same_file_is_refused(hub_server, tmp_path):
     first = Download(request_for(hub_server, tmp_path / FILE, data), on_progress=events.append)
     runner = InThread(first)
     wait_for(lambda: any(e.state == "downloading" for e in events), 30, "the first download")
-    with pytest.raises(HubError, match="already being downloaded"):
+    with pytest.raises(AlreadyDownloadingError, match="already being downloaded"):
         Download(request_for(hub_server, tmp_path / FILE, data)).run()
     first.cancel()
     runner.join(10)
