@@ -30,9 +30,10 @@ from typing import Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 from bitnet_desktop.hub.errors import (
-    AccessDeniedError, AlreadyDownloadingError, AuthenticationRequiredError, ChecksumMismatchError, DiskWriteError, DownloadCancelled,
-    DownloadPaused, HubError, InsufficientDiskSpaceError, NetworkError, OfflineModeError,
-    PermissionDeniedError, RemoteFileChangedError, RemoteNotFoundError, ServerError, UnexpectedResponseError,
+    AccessDeniedError, AlreadyDownloadingError, AuthenticationRequiredError, ChecksumMismatchError,
+    DiskWriteError, DownloadCancelled, DownloadPaused, HubError, InsufficientDiskSpaceError, NetworkError,
+    OfflineModeError, PermissionDeniedError, RemoteFileChangedError, RemoteNotFoundError, ServerError,
+    UnexpectedResponseError,
 )
 from bitnet_desktop.hub.http_connection import (
     NotDownloadableURL, connection_for, int_or_none, is_sha256, network_reason, normal_etag, origin,
@@ -54,6 +55,8 @@ PROGRESS_INTERVAL = 0.1                # at most this many seconds between progr
 _RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 _USER_AGENT = "bitnet-desktop"
 _TRUE = {"1", "ON", "YES", "TRUE"}     # huggingface_hub's reading of HF_HUB_OFFLINE
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}   # no EDQUOT on Windows
+_NO_PERMISSION = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 def offline_mode() -> bool:
@@ -585,11 +588,11 @@ class Download:
     def _disk_error(self, exc: OSError) -> HubError:
         req = self.request
         folder = req.dest.parent
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        if exc.errno in _DISK_FULL:
             kept = f" The {format_bytes(self._done)} downloaded so far are kept" if self._done else ""
             return DiskWriteError(f"The disk is full: {req.label} could not be written to {folder}.{kept}; "
                                   "free some space and resume.", label=req.label)
-        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        if exc.errno in _NO_PERMISSION:
             why = "the file system is read-only" if exc.errno == errno.EROFS else "permission denied"
             return PermissionDeniedError(f"Cannot write {req.label} to {folder}: {why}. Choose another models "
                                          "folder or fix its permissions.", label=req.label)

@@ -26,9 +26,9 @@ from bitnet_desktop.engine.synth import write_synthetic_model
 from bitnet_desktop.hub import downloader as downloader_module
 from bitnet_desktop.hub.downloader import Download, DownloadProgress, DownloadRequest
 from bitnet_desktop.hub.errors import (
-    AccessDeniedError, AlreadyDownloadingError, AuthenticationRequiredError, ChecksumMismatchError, DiskWriteError, DownloadCancelled,
-    DownloadPaused, InsufficientDiskSpaceError, NetworkError, OfflineModeError, PermissionDeniedError,
-    RemoteFileChangedError, RemoteNotFoundError, ServerError,
+    AccessDeniedError, AlreadyDownloadingError, AuthenticationRequiredError, ChecksumMismatchError,
+    DiskWriteError, DownloadCancelled, DownloadPaused, InsufficientDiskSpaceError, NetworkError,
+    OfflineModeError, PermissionDeniedError, RemoteFileChangedError, RemoteNotFoundError, ServerError,
 )
 from bitnet_desktop.hub.part_file import load_state, part_path, sidecar_path
 from bitnet_desktop.meters.display import format_bytes
