@@ -530,6 +530,9 @@ def test_pause_keeps_the_part_and_a_new_run_resumes(hub_server, tmp_path):
     assert isinstance(error, DownloadPaused) and events[-1].state == "paused"
     kept = min(load_state(dest).done, part_path(dest).stat().st_size)
     assert kept >= 300_000 and not dest.exists()
+    moving = [e for e in events if e.state == "downloading" and e.speed is not None]
+    assert moving and all(0 < e.speed < 5_000_000 for e in moving)     # the server sends 1 MB/s
+    assert moving[-1].eta == pytest.approx((len(data) - moving[-1].done) / moving[-1].speed)
 
     hub_server.faults.rate = None
     hub_server.clear_requests()
