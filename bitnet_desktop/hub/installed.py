@@ -240,12 +240,13 @@ def models_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 
 def model_name_for(repo: str | None, file: str) -> str:
-    """A folder name for a model: the repo's name (plus the file's stem when the repo's name does not
-    say which file), lower case, with only [a-z0-9._-]."""
+    """A folder name for a model: the repo's name, plus the file's stem unless that is bitnet.cpp's
+    generic `ggml-model-*` or the repo's own name; lower case, with only [a-z0-9._-]."""
     stem = Path(file).stem
     if repo:
         base = repo.split("/")[-1]
-        generic = stem.lower().startswith("ggml-model") or stem.lower() in base.lower()
+        bare = re.sub(r"[-_.]gguf$", "", base, flags=re.IGNORECASE)
+        generic = stem.lower().startswith("ggml-model") or stem.lower() in (base.lower(), bare.lower())
         raw = base if generic else f"{base}-{stem}"
     else:
         raw = stem
