@@ -7,7 +7,7 @@ import sys
 from ..chats.errors import StoreError
 from ..engine.errors import BitNetError
 from . import bench_kernels, bench_model, bench_ui, chat, generate, info, perplexity
-from . import chats
+from . import chats, models
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.register(sub)
     perplexity.register(sub)
     chats.register(sub)
+    models.register(sub)
     # synth has its own parser (engine/synth/cli.py); main() hands it the arguments untouched.
     sub.add_parser("synth", help="write a synthetic BitNet model GGUF (see `synth --help`)", add_help=False)
     bench = sub.add_parser("bench", help="benchmarks: `bench MODEL|--shape NAME` or `bench kernels`")
