@@ -475,8 +475,8 @@ def _print_info(info: dict, need, fit, prediction, entry) -> None:
         row("predicted speed", prediction.summary())
         measured = info.get("measured")
         if measured:
-            row("measured speed", f"{measured['tokens_per_second']:.1f} tokens/s "
-                                  f"({measured.get('threads')} threads, {measured.get('kernel')}, {_when(measured.get('when'))})")
+            row("measured speed", f"{measured['tokens_per_second']:.1f} tokens/s ({measured.get('threads')} threads, "
+                                  f"{measured.get('kernel')}, {_when(measured.get('when'))})")
 
 
 # ---- token ----

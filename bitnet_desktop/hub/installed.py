@@ -447,7 +447,8 @@ class ModelLibrary:
         return self.record_run(name_or_path)
 
     def record_run(self, name_or_path: str | os.PathLike, tokens_per_second: float | None = None,
-                   threads: int | None = None, kernel: str | None = None, head: str | None = None) -> InstalledModel | None:
+                   threads: int | None = None, kernel: str | None = None,
+                   head: str | None = None) -> InstalledModel | None:
         """Sets last_used (and, with a speed, the measured generation speed shown beside the prediction)
         for the installed model with this name or file; None (nothing written) for a file not installed."""
         model = self.find(name_or_path)

@@ -237,7 +237,8 @@ def _read_cache(path: Path) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("version") != PROFILE_VERSION or not isinstance(data.get("profiles"), dict):
+    if not isinstance(data, dict) or data.get("version") != PROFILE_VERSION \
+            or not isinstance(data.get("profiles"), dict):
         return {}
     return data["profiles"]
 
@@ -247,7 +248,8 @@ def _current_key(threads: int | None, kernel: str | None) -> str:
     from ..engine.native.kernels import default_threads
 
     info = cpu_info()
-    return profile_key(info.brand or info.arch, resolve_kernel(kernel), default_threads() if threads is None else threads)
+    return profile_key(info.brand or info.arch, resolve_kernel(kernel),
+                       default_threads() if threads is None else threads)
 
 
 # ---- predicting ----

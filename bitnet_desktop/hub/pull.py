@@ -143,8 +143,8 @@ def plan_pull(name: str, file: str | None = None, revision: str | None = None, *
         if entry.sha256 is not None and entry.sha256 != remote.sha256:
             raise RemoteFileChangedError(
                 f"{remote.label} on the hub (commit {remote.commit[:12]}) is not the file the catalog lists: sha256 "
-                f"{remote.sha256[:16]}… instead of {entry.sha256[:16]}…. It is not downloaded; an update of the app "
-                "will list the new file", label=remote.label)
+                f"{remote.sha256[:16]}... instead of {entry.sha256[:16]}...; it is not downloaded (an update of "
+                "the app will list the new file)", label=remote.label)
         if entry.size is not None and entry.size != remote.size:
             raise RemoteFileChangedError(
                 f"{remote.label} on the hub is {remote.size:,} bytes, the catalog says {entry.size:,}: it changed "

@@ -11,14 +11,13 @@ Every failure is one of errors.py's HubErrors, written for the user: a gated or 
 token asks for one, a licence not accepted says where to accept it, a repo, revision or file that does
 not exist says which.
 
-huggingface_hub's shared HTTP client has no timeout; the first HubClient gives it one
-(METADATA_TIMEOUT), so a hub that stops answering fails a metadata call instead of hanging it. The
-setting is process-wide, which is right in this app (nothing else uses huggingface_hub).
+huggingface_hub's shared HTTP client has no timeout; HubClient gives it one (METADATA_TIMEOUT), so a
+hub that stops answering fails a metadata call instead of hanging it. The setting is process-wide,
+which is right in this app (nothing else uses huggingface_hub).
 """
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
@@ -42,8 +41,6 @@ TOKEN_HINT = ("create a read token at https://huggingface.co/settings/tokens, th
 
 T = TypeVar("T")
 _TRUE = ("1", "on", "yes", "true")   # huggingface_hub's reading of HF_HUB_OFFLINE
-_timeouts_set = False
-_timeouts_lock = threading.Lock()
 
 
 def hub_endpoint(endpoint: str | None = None) -> str:
@@ -74,10 +71,10 @@ def resolve_token(token: str | None = None, config_dir: str | os.PathLike | None
         return stored, "stored"
     if use_hf_login:
         try:
-            from huggingface_hub.utils._auth import _get_token_from_file  # the saved login only: no OIDC exchange
+            from huggingface_hub import get_token
 
-            saved = _get_token_from_file()
-        except Exception:  # noqa: BLE001 - a missing or unreadable login file is no token
+            saved = get_token()
+        except Exception:  # noqa: BLE001 - an unreadable login (or a failed OIDC exchange) is no token
             saved = None
         if saved:
             return saved, "hf login"
@@ -101,22 +98,15 @@ class RemoteFile:
         return f"{self.repo}/{self.file}"
 
 
-def _install_timeouts() -> None:
-    global _timeouts_set
-    with _timeouts_lock:
-        if _timeouts_set:
-            return
-        import httpx2
-        from huggingface_hub import set_client_factory
-        from huggingface_hub.utils._http import default_client_factory
+def _ensure_timeouts() -> None:
+    """huggingface_hub's shared client waits forever by default; give it METADATA_TIMEOUT (checked on
+    every use: close_session() makes a fresh client without one)."""
+    import httpx2
+    from huggingface_hub import get_session
 
-        def factory():
-            client = default_client_factory()
-            client.timeout = httpx2.Timeout(METADATA_TIMEOUT, connect=10.0)
-            return client
-
-        set_client_factory(factory)
-        _timeouts_set = True
+    session = get_session()
+    if session.timeout.read is None:
+        session.timeout = httpx2.Timeout(METADATA_TIMEOUT, connect=10.0)
 
 
 class HubClient:
@@ -134,7 +124,7 @@ class HubClient:
     def _api(self):
         from huggingface_hub import HfApi
 
-        _install_timeouts()
+        _ensure_timeouts()
         return HfApi(endpoint=self.endpoint, token=self.token or False, library_name="bitnet-desktop")
 
     def _call(self, what: str, repo: str, fn: Callable[[Any], T], file: str | None = None) -> T:
@@ -192,9 +182,13 @@ class HubClient:
                                    label=label, status=status)
             return UnexpectedResponseError(f"{self.endpoint} answered {status} while trying to {what}",
                                            label=label, status=status or 0)
+        if isinstance(error, httpx2.TimeoutException):
+            return NetworkError(f"cannot {what}: {self.endpoint} did not answer within {METADATA_TIMEOUT:g} s; "
+                                "check the network connection and try again", label=label)
         if isinstance(error, (httpx2.TransportError, OSError)):
-            return NetworkError(f"cannot {what}: {self.endpoint} cannot be reached ({_first_line(error) or type(error).__name__}); "
-                                "check the network connection", label=label)
+            reason = _first_line(error) or type(error).__name__
+            return NetworkError(f"cannot {what}: {self.endpoint} cannot be reached ({reason}); check the network "
+                                "connection", label=label)
         if isinstance(error, (ValueError, KeyError, TypeError)):
             return UnexpectedResponseError(f"{self.endpoint} sent an answer that cannot be read while trying to "
                                            f"{what} ({_first_line(error)})", label=label)

@@ -130,3 +130,27 @@ def test_conventions_are_read_when_used(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_TOKEN", "hf_env")
     assert resolve_token(config_dir=config) == ("hf_env", "HF_TOKEN")
     assert resolve_token("hf_given", config) == ("hf_given", "given")
+
+
+def test_a_hub_that_stops_answering_fails_instead_of_hanging(tmp_path, monkeypatch):
+    import time
+
+    import huggingface_hub
+
+    from bitnet_desktop.hub import remote
+    from tests.hub.model_fixtures import isolate_hub_env
+
+    isolate_hub_env(monkeypatch, tmp_path)
+    huggingface_hub.close_session()          # a fresh shared client: HubClient gives it its timeout
+    monkeypatch.setattr(remote, "METADATA_TIMEOUT", 0.5)
+    with socket.socket() as silent:          # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        t0 = time.monotonic()
+        try:
+            with pytest.raises(NetworkError, match="did not answer within 0.5 s"):
+                endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+                HubClient(endpoint=endpoint, config_dir=tmp_path).repo_commit("o/m")
+        finally:
+            huggingface_hub.close_session()  # the next test's client gets the normal timeout
+    assert time.monotonic() - t0 < 10
