@@ -409,11 +409,15 @@ class ModelLibrary:
                 tensor_count=facts.tensor_count, repo=repo, commit=commit, sha256=sha256, catalog_id=catalog_id,
                 original_path=original_path)
             self._write_json(incoming / MANIFEST_FILE, model.to_dict())
-            os.rename(incoming, model.folder)
+            try:
+                os.rename(incoming, model.folder)
+            except OSError as error:
+                raise InstallError(f"{name} could not be installed in {self.root}: {error.strerror or error}",
+                                   label=name) from None
         except BaseException:
-            if how == "move" and target.exists() and not file.exists():
+            if how in ("move", "download") and target.exists() and not file.exists():
                 try:
-                    shutil.move(str(target), str(file))  # give the user's file back
+                    shutil.move(str(target), str(file))  # give the file back (a verified download is kept)
                 except OSError:
                     pass
             shutil.rmtree(incoming, ignore_errors=True)

@@ -180,3 +180,16 @@ def test_same_name_gets_a_suffix(library, tmp_path, gguf):
     other = write_synthetic_model(tmp_path / "other" / "My Model.gguf", "tiny", seed=9)
     a, b = library.import_file(gguf), library.import_file(other)
     assert (a.name, b.name) == ("my-model", "my-model-2")
+
+
+def test_a_failed_install_gives_the_file_back(library, gguf, monkeypatch):
+    from bitnet_desktop.hub import installed
+
+    def failing_rename(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(installed.os, "rename", failing_rename)
+    with pytest.raises(InstallError, match="could not be installed .*No space left on device"):
+        library.import_file(gguf, "move")
+    assert gguf.is_file() and library.list() == [] and [n for n in folder_contents(library)
+                                                          if n.startswith(".incoming-")] == []
