@@ -5,7 +5,10 @@
     stop_ids = chat_format.stop_token_ids
 
 Files: messages.py (ChatMessage), bitnet_format.py (BitNet-b1.58-2B-4T format and bitnet.cpp's variant),
-jinja_format.py (sandboxed GGUF templates), stop_tokens.py (end-of-turn ids), chat_format.py (the choice).
+jinja_format.py (GGUF templates), stop_tokens.py (end-of-turn ids), chat_format.py (the choice).
+The sandbox GGUF templates run in: template_sandbox.py (the Jinja environment and its hooks),
+template_limits.py (what a render may cost), template_growth.py (operations checked before they run),
+template_filters.py (Jinja's filters and globals, bounded).
 """
 
 from bitnet_desktop.engine.chat.bitnet_format import BitNetChatFormat, BitNetChatStyle

@@ -37,6 +37,7 @@ def chat_format_for_model(
         style = BitNetChatStyle.BITNET_CPP if bitnet_cpp_compat else BitNetChatStyle.TRAINING
         return BitNetChatFormat(tokenizer, style)
     # Imported here: Jinja costs ~9 MiB of resident memory, which a 2B-4T session never needs.
-    from bitnet_desktop.engine.chat.jinja_format import JinjaChatFormat
+    from bitnet_desktop.engine.chat.jinja_format import CHAT_TEMPLATE_KEY, JinjaChatFormat
 
-    return JinjaChatFormat(tokenizer, metadata.get("tokenizer.chat_template"))
+    # Whatever the key holds goes to JinjaChatFormat, which names the key and the type when it is not text.
+    return JinjaChatFormat(tokenizer, metadata.get(CHAT_TEMPLATE_KEY), source_name=CHAT_TEMPLATE_KEY)
