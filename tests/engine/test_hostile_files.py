@@ -9,13 +9,6 @@ from tests.fuzz.exercise import exercise
 from tests.fuzz.make_hostile_files import CASES
 
 
-# Cases whose fix is still being made elsewhere (issue 10): strict, so the fix that lands shows up
-# as an unexpected pass and its mark comes off.
-OPEN = {name: "the chat template sandbox (engine/chat) lets a generic exception through"
-        for name in ("chat-template-a-number", "chat-template-an-array", "chat-template-nested-100",
-                     "chat-template-nested-2000")}
-
-
 @pytest.fixture(scope="module")
 def bases():
     return make_bases()
@@ -31,8 +24,7 @@ def outcome(path, head: str) -> BaseException | None:
     return None
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=OPEN[n], strict=True))
-                                  if n in OPEN else n for n in CASES])
+@pytest.mark.parametrize("name", list(CASES))
 def test_a_hostile_file_loads_or_gets_an_engine_error(bases, tmp_path, name):
     case = CASES[name]
     path = tmp_path / f"{name}.gguf"
