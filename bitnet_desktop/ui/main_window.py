@@ -14,7 +14,8 @@ from ..app_settings import AppSettings
 from ..chats.store import ConversationStore
 from .chat_page import ChatPage
 from .engine_controller import EngineController
-from .places import ModelsPage, SettingsPage, SystemPage
+from .models_panel import ModelsPanel
+from .places import SettingsPage, SystemPage
 from .settings_dialog import AppSettingsDialog
 from ..startup_check import StartupCheck
 from .tasks import TaskManager
@@ -33,7 +34,7 @@ class MainWindow(QMainWindow):
         self.tasks = TaskManager(self)
         self.engine = EngineController(self.tasks, self)
         self.chat = ChatPage(store, self.tasks, self.engine, settings, self)
-        self.models = ModelsPage(settings, self)
+        self.models = ModelsPanel(settings, self.tasks, self.engine, self)
         self.system = SystemPage(check.facts, check.library_problem, self)
         self.settings_page = SettingsPage(settings, self)
         self.tabs = QTabWidget(self)
@@ -46,6 +47,10 @@ class MainWindow(QMainWindow):
         self.chat.open_model_requested.connect(self.choose_model_file)
         self.models.open_file_requested.connect(self.choose_model_file)
         self.models.model_chosen.connect(self.load_model)
+        self.chat.first_run.download_requested.connect(self._on_first_run_download_requested)
+        self.chat.answer_finished.connect(self.models.record_answer)
+        offer = self.models.first_run_offer()
+        self.chat.first_run.offer_download(*(offer or (None, None)))
         self.settings_page.change_requested.connect(self.edit_settings)
         self.resize(1100, 760)
         self._restore_state()
@@ -111,6 +116,10 @@ class MainWindow(QMainWindow):
         self.chat.model_bar.show_loading("queued", 0.0)
         self.tabs.setCurrentWidget(self.chat)
 
+    def _on_first_run_download_requested(self) -> None:
+        self.models.download_first_run_model()
+        self.tabs.setCurrentWidget(self.models)
+
     # ---- settings
 
     def edit_settings(self) -> None:
@@ -129,6 +138,7 @@ class MainWindow(QMainWindow):
         self.chat.view.set_dark(dark)
         self.chat.view.set_font_point_size(self.settings.font_size)
         self.settings_page.refresh()
+        self.models.refresh()
         self._save_settings()
 
     def _save_settings(self) -> None:
@@ -152,8 +162,8 @@ class MainWindow(QMainWindow):
                 self.chat.open_conversation(s.open_conversation)
 
     def start(self) -> None:
-        """After the window is shown: load the last model, if there is one."""
-        last = self.settings.last_model
+        """After the window is shown: load the default model, else the last one, if there is one."""
+        last = self.models.default_model_path() or self.settings.last_model
         if last and os.path.exists(last) and self.check.library_ok:
             self.load_model(last)
 
@@ -166,6 +176,7 @@ class MainWindow(QMainWindow):
         self.settings.splitter_state = base64.b64encode(bytes(self.chat.splitter.saveState())).decode()
         self.settings.open_conversation = self.chat.conversation_id
         self._save_settings()
+        self.models.shutdown()
         self.engine.shutdown()
         self.tasks.shutdown()
         super().closeEvent(event)

@@ -1,46 +1,12 @@
-"""The Models, Benchmark and Settings places of the main window, as far as this version goes: the
-model files this app knows (open, recent), what this CPU offers the kernels, and the app settings.
-The model manager and the benchmark runs extend these pages."""
+"""The Benchmark and Settings places of the main window, as far as this version goes: what this CPU
+offers the kernels, and the app settings. The benchmark runs extend these pages. (The Models place
+is ui/models_panel.py.)"""
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..app_settings import AppSettings
-
-
-class ModelsPage(QWidget):
-    open_file_requested = Signal()
-    model_chosen = Signal(str)
-
-    def __init__(self, settings: AppSettings, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.settings = settings
-        title = QLabel("<h3>Models</h3><p>Open a BitNet GGUF file (I2_S, TQ2_0, TQ1_0). Files opened before are "
-                       "listed below: double-click one to load it.</p>", self)
-        title.setWordWrap(True)
-        self.open_button = QPushButton("Open model file…", self)
-        self.recent = QListWidget(self)
-        self.recent.setObjectName("recent_models")
-        layout = QVBoxLayout(self)
-        layout.addWidget(title)
-        layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.recent, 1)
-        self.open_button.clicked.connect(self.open_file_requested)
-        self.recent.itemActivated.connect(lambda item: self.model_chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
-        self.refresh()
-
-    def refresh(self) -> None:
-        self.recent.clear()
-        for path in self.settings.recent_models:
-            missing = not os.path.exists(path)
-            item = QListWidgetItem(f"{os.path.basename(path)}{'  (missing)' if missing else ''}\n{path}")
-            item.setData(Qt.ItemDataRole.UserRole, path)
-            if missing:
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
-            self.recent.addItem(item)
 
 
 class SystemPage(QWidget):
