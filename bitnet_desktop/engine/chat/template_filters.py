@@ -95,8 +95,8 @@ def _tojson(value: Any, ensure_ascii: bool = False, indent: Any = None, separato
 
 def _json_indent(budget: TemplateBudget, indent: Any) -> Any:
     # json makes ' ' * indent up front and repeats it once per nesting level on every line.
-    width = len(indent) if isinstance(indent, str) else indent if isinstance(indent, int) else 0
-    budget.require_chars(width * MAX_NESTING, "a JSON indent")
+    width = len(indent) if isinstance(indent, str) else indent if isinstance(indent, (int, float)) else 0
+    budget.require_chars(width * MAX_NESTING, "a JSON indent")     # 1e8 too: json then fails on a float
     return indent
 
 

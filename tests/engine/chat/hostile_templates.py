@@ -42,6 +42,7 @@ HOSTILE_TEMPLATES: list[tuple[str, str, str]] = [
     ("fold-pprint", "{{ range(100000)|list|pprint }}", LIMIT + r" .*pprint"),
     ("lipsum", "{{ lipsum(1000000) }}", LIMIT + r" .*lipsum"),
     ("messages-tojson-indent", "{{ messages|tojson(indent=100000000) }}", LIMIT + r" .*JSON indent"),
+    ("messages-tojson-float-indent", "{{ messages|tojson(indent=1e8) }}", LIMIT + r" .*JSON indent"),
     # Work: loops, recursion, ranges.
     ("nested-range-loops", "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
      LIMIT + r" .*steps"),
