@@ -342,3 +342,14 @@ def test_a_download_paused_by_closing_the_window_resumes_in_the_next_one(panel_w
     qtbot.waitUntil(lambda: [m.name for m in library().list()] == ["tiny-chat"], timeout=DOWNLOAD_MS)
     last = hub.requests_to("cdn", "GET")[-1].header("range")
     assert last is not None and int(last[6:].split("-")[0]) > 0
+
+
+def test_a_dropped_connection_shows_retrying_and_the_download_still_lands(panel_window, hub, qtbot):
+    panel = panel_window().window.models
+    hub.faults.drop_after = 200_000                           # once; the downloader waits 1 s and resumes
+    start_download(panel, "tiny-chat")
+    row = panel.download_list.row(item_of(panel).id)
+    qtbot.waitUntil(lambda: "retrying" in row.state.text(), timeout=DOWNLOAD_MS)
+    assert "connection dropped" in row.state.text()
+    assert cell(panel, "tiny-chat", columns.STATUS).startswith("retrying")
+    qtbot.waitUntil(lambda: [m.name for m in library().list()] == ["tiny-chat"], timeout=DOWNLOAD_MS)
