@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -254,6 +255,10 @@ def model_name_for(repo: str | None, file: str) -> str:
     return name[:100]
 
 
+# Manifest updates come from the engine thread (a run's speed) and the UI (last used) at once.
+_MANIFEST_LOCK = threading.Lock()
+
+
 class ModelLibrary:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
@@ -455,15 +460,16 @@ class ModelLibrary:
                    head: str | None = None) -> InstalledModel | None:
         """Sets last_used (and, with a speed, the measured generation speed shown beside the prediction)
         for the installed model with this name or file; None (nothing written) for a file not installed."""
-        model = self.find(name_or_path)
-        if model is None:
-            return None
-        model.last_used = time.time()
-        if tokens_per_second is not None:
-            model.measured = {"tokens_per_second": float(tokens_per_second), "threads": threads, "kernel": kernel,
-                              "head": head, "when": model.last_used}
-        self._write_json(model.folder / MANIFEST_FILE, model.to_dict())
-        return model
+        with _MANIFEST_LOCK:  # read, change, write: two at once would lose one's change
+            model = self.find(name_or_path)
+            if model is None:
+                return None
+            model.last_used = time.time()
+            if tokens_per_second is not None:
+                model.measured = {"tokens_per_second": float(tokens_per_second), "threads": threads,
+                                  "kernel": kernel, "head": head, "when": model.last_used}
+            self._write_json(model.folder / MANIFEST_FILE, model.to_dict())
+            return model
 
     def cleanup_incoming(self, older_than: float = STALE_INCOMING_SECONDS) -> None:
         """Removes what a crashed install or delete left behind (folders starting with .incoming- or
