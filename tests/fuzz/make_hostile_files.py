@@ -118,7 +118,11 @@ _raw("nan-q8-embedding-all", UNTIED_Q8, lambda b: _write(b, "token_embd.weight",
 _raw("nan-q6k-block-scale", Q6K, lambda b: _write(b, "token_embd.weight", 210 * 5 + 208, F16_NAN),
      fast_only=ModelConfigError)
 _raw("nan-bf16-output", F16_BF16, lambda b: _write(b, "output.weight", 2 * 5000, b"\xc0\x7f"),
-     fast_only=ModelConfigError)
+     expect=ModelFormatError)
+_raw("bf16-embedding-beyond-f16", F16_BF16, lambda b: _write(b, "token_embd.weight", 2 * 700, b"\x15\x50"),
+     expect=ModelFormatError)  # 1e10: finite in BF16, infinite as F16
+_raw("inf-ternary-block-scale", SPM_TQ2, lambda b: _write(b, "blk.0.ffn_gate.weight", 66 * 3 + 64, F16_INF),
+     expect=ModelFormatError)  # inf * 0 in the decode: no numpy warning may escape
 
 # ---- metadata values of the wrong type or range (spec, vocabulary, chat) ----
 _bos = "tokenizer.ggml.bos_token_id"

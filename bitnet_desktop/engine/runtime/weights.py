@@ -124,7 +124,8 @@ class _Builder:
             self.mapped += info.nbytes
             return TernaryWeight(info.data, m, k, 1.0 if scale is None else scale)
         t0 = time.perf_counter()
-        t, alpha = load_ternary(info, scale)
+        with _quiet_floats():  # reternarize refuses what is not finite
+            t, alpha = load_ternary(info, scale)
         packed = i2s_pack(np.ascontiguousarray(t, dtype=np.int8), float(alpha))
         self.seconds += time.perf_counter() - t0
         self.converted += packed.nbytes
@@ -136,7 +137,8 @@ class _Builder:
             values = info.data.view(np.float32)
             self.mapped += info.nbytes
         else:
-            values = dequantize_tensor(info).astype(np.float32).reshape(-1)
+            with _quiet_floats():
+                values = dequantize_tensor(info).astype(np.float32).reshape(-1)
             self.converted += values.nbytes
         self.check_finite(name, values)
         return values
@@ -150,17 +152,31 @@ class _Builder:
             rows = info.data.view(np.uint16) if table_type == "F16" else info.data
             return rows.reshape(shape[0], -1), table_type
         t0 = time.perf_counter()
-        values = dequantize_tensor(info).reshape(shape)
-        bits = np.ascontiguousarray(values.astype(np.float16).view(np.uint16))
+        with _quiet_floats():
+            halves = dequantize_tensor(info).reshape(shape).astype(np.float16)
+        # A converted table is scanned anyway: NaN, infinity or a value past float16's range is
+        # refused here, naming the row, in both heads.
+        bad = np.flatnonzero(~np.isfinite(halves).all(axis=1))
+        if bad.size:
+            raise ModelFormatError(
+                f"{self.g.path}: tensor {name!r} row {bad[0]} holds NaN, infinity or a value beyond float16's "
+                f"±65504 ({bad.size} of {shape[0]} rows do)")
+        bits = np.ascontiguousarray(halves.view(np.uint16))
         self.seconds += time.perf_counter() - t0
         self.converted += bits.nbytes
         return bits, table_type
 
 
+def _quiet_floats():
+    """numpy's overflow and invalid-value warnings off: the results are checked for NaN and infinity."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
 def load_weights(g: GGUFFile, spec: ModelSpec) -> ModelWeights:
     """Every tensor the graph needs, validated; raises ModelFormatError naming file and tensor.
-    NaN or infinity is refused here in what is small (norm gains, alphas, scales); in a large
-    table the int8 head's build finds it (fast mode), else the sampler (NonFiniteLogitsError)."""
+    NaN or infinity is refused here in what is small (norm gains, alphas, scales) and in a table
+    converted to F16; in a table used as stored the int8 head's build finds it (fast mode), else
+    the sampler (NonFiniteLogitsError)."""
     b = _Builder(g)
     shapes = _expected_shapes(spec)
     layers = []
