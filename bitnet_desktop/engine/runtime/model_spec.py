@@ -45,6 +45,13 @@ class ModelSpec:
 # Largest value of any size hyperparameter (width, layers, heads, context, vocabulary): far above real
 # models, and small enough that no product of a few of them comes near 64 bits.
 MAX_SIZE = 1 << 24
+# The native model's own limits (bitnet.h BN_MODEL_MAX_*), checked here so the error names the key.
+MAX_LAYERS = 1024
+MAX_WIDTH = 65536
+MAX_HEAD_DIM = 1024
+# The native config holds these as float32: a double beyond its range becomes inf or 0 there.
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.1754943508222875e-38  # smallest normal float32
 EMBEDDING = "token_embd.weight"
 
 
@@ -65,15 +72,18 @@ def read_model_spec(meta: Mapping[str, Any], path: str, vocab_rows: int,
         raise ModelFormatError(f"unknown activation override {activation!r}; known: {', '.join(ACTIVATIONS)}")
     p = f"{arch}."
 
-    def size(key: str, default: int | None = None) -> int:
-        return m.integer(p + key, REQUIRED if default is None else default, minimum=1, maximum=MAX_SIZE)
+    def size(key: str, default: int | None = None, maximum: int = MAX_SIZE) -> int:
+        return m.integer(p + key, REQUIRED if default is None else default, minimum=1, maximum=maximum)
 
-    d_model = size("embedding_length")
+    d_model = size("embedding_length", maximum=MAX_WIDTH)
     n_heads = size("attention.head_count")
     n_kv_heads = size("attention.head_count_kv", n_heads)
     if d_model % n_heads:
         raise m.fail(p + "embedding_length", f"= {d_model} is not a multiple of '{p}attention.head_count' = {n_heads}")
     head_dim = d_model // n_heads
+    if head_dim > MAX_HEAD_DIM:
+        raise m.fail(p + "attention.head_count", f"= {n_heads} makes heads of {head_dim} values; at most "
+                     f"{MAX_HEAD_DIM} are supported")
     if n_heads % n_kv_heads:
         raise m.fail(p + "attention.head_count",
                      f"= {n_heads} is not a multiple of '{p}attention.head_count_kv' = {n_kv_heads}")
@@ -86,16 +96,16 @@ def read_model_spec(meta: Mapping[str, Any], path: str, vocab_rows: int,
     return ModelSpec(
         arch=arch,
         name=m.string("general.name", ""),
-        n_layers=size("block_count"),
+        n_layers=size("block_count", maximum=MAX_LAYERS),
         d_model=d_model,
-        d_ffn=size("feed_forward_length"),
+        d_ffn=size("feed_forward_length", maximum=MAX_WIDTH),
         n_heads=n_heads,
         n_kv_heads=n_kv_heads,
         head_dim=head_dim,
         vocab_size=vocab_rows,
         context_length=size("context_length", 2048),
-        rope_theta=m.number(p + "rope.freq_base", 10000.0, above=0.0),
-        rms_eps=m.number(p + "attention.layer_norm_rms_epsilon", 1e-5, above=0.0, maximum=1.0),
+        rope_theta=m.number(p + "rope.freq_base", 10000.0, above=0.0, maximum=FLOAT32_MAX),
+        rms_eps=m.number(p + "attention.layer_norm_rms_epsilon", 1e-5, above=FLOAT32_TINY, maximum=1.0),
         activation=activation or ACTIVATION_BY_ARCH[arch],
     )
 
