@@ -10,12 +10,12 @@ import copy
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import paths
+from .atomic_file import write_json_atomically
 from .chats.records import SAMPLING_KEYS, sampling_from_dict
 from .engine.native.kernels import KERNEL_NAMES
 
@@ -108,22 +108,7 @@ class AppSettings:
         """Writes the settings atomically: a reader (or a crash) sees the old file or the new one."""
         self.validate()
         path = Path(path) if path is not None else paths.settings_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            try:
-                os.unlink(temp_name)
-            except OSError:
-                pass
-            raise
-        _fsync_folder(path.parent)
+        write_json_atomically(path, self.to_dict())
 
     def add_recent_model(self, path: str) -> None:
         path = str(path)
@@ -307,17 +292,3 @@ def _move_aside(path: Path, error: Exception) -> str:
             f"and the defaults are used.")
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Makes the rename itself durable where the OS allows opening a folder (not on Windows)."""
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

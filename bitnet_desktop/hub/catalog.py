@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..atomic_file import write_json_atomically
 from .. import paths
 
 CATALOG_RESOURCE = "resources/catalog.json"
@@ -217,7 +217,7 @@ def add_user_entry(repo: str, file: str, config_dir: str | os.PathLike | None = 
         entry_id, n = f"{base}-{n}", n + 1
     item = {"id": entry_id, "name": name or f"{repo.split('/')[-1]} ({file})", "repo": repo, "file": file}
     items = [_user_dict(e) for e in existing] + [item]
-    _write_json(path, {"version": 1, "models": items})
+    write_json_atomically(path, {"version": 1, "models": items})
     return _user_entry(_entry(item, str(path)))
 
 
@@ -226,7 +226,7 @@ def remove_user_entry(entry_id: str, config_dir: str | os.PathLike | None = None
     kept = [e for e in existing if e.id != entry_id]
     if len(kept) == len(existing):
         return False
-    _write_json(user_catalog_path(config_dir), {"version": 1, "models": [_user_dict(e) for e in kept]})
+    write_json_atomically(user_catalog_path(config_dir), {"version": 1, "models": [_user_dict(e) for e in kept]})
     return True
 
 
@@ -240,20 +240,6 @@ def _user_entry(e: CatalogEntry) -> CatalogEntry:
     return replace(e, user_added=True, first_run=False)
 
 
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
 
 
 # ---- checking one entry ----

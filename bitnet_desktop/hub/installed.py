@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import paths
+from ..atomic_file import fsync_folder, write_json_atomically
 from .errors import HubError
 
 MODELS_DIR_ENV_VAR = "BITNET_DESKTOP_MODELS_DIR"
@@ -364,7 +365,7 @@ class ModelLibrary:
             self.get(name)  # refuses an unknown name
         data = self._library()
         data["default"] = name
-        self._write_json(self.root / LIBRARY_FILE, data)
+        write_json_atomically(self.root / LIBRARY_FILE, data)
 
     def _library(self) -> dict[str, Any]:
         try:
@@ -413,7 +414,7 @@ class ModelLibrary:
                 parameter_count=facts.parameter_count, context_length=facts.context_length,
                 tensor_count=facts.tensor_count, repo=repo, commit=commit, sha256=sha256, catalog_id=catalog_id,
                 original_path=original_path)
-            self._write_json(incoming / MANIFEST_FILE, model.to_dict())
+            write_json_atomically(incoming / MANIFEST_FILE, model.to_dict())
             try:
                 os.rename(incoming, model.folder)
             except OSError as error:
@@ -427,7 +428,7 @@ class ModelLibrary:
                     pass
             shutil.rmtree(incoming, ignore_errors=True)
             raise
-        _fsync_folder(self.root)
+        fsync_folder(self.root)
         return model
 
     def delete(self, name: str, is_loaded: Callable[[Path], bool] | None = None) -> int:
@@ -468,7 +469,7 @@ class ModelLibrary:
             if tokens_per_second is not None:
                 model.measured = {"tokens_per_second": float(tokens_per_second), "threads": threads,
                                   "kernel": kernel, "head": head, "when": model.last_used}
-            self._write_json(model.folder / MANIFEST_FILE, model.to_dict())
+            write_json_atomically(model.folder / MANIFEST_FILE, model.to_dict())
             return model
 
     def cleanup_incoming(self, older_than: float = STALE_INCOMING_SECONDS) -> None:
@@ -519,24 +520,6 @@ class ModelLibrary:
             raise InstallError(f"{file.name} could not be {what} into {target.parent.parent}: "
                                f"{error.strerror or error}{hint}", label=file.name) from None
 
-    @staticmethod
-    def _write_json(path: Path, data: Any) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2, ensure_ascii=False)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
-            raise
-
 
 def _sha256_of(path: Path) -> str:
     import hashlib
@@ -548,16 +531,3 @@ def _sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _fsync_folder(folder: Path) -> None:
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

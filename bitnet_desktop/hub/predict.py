@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from ..atomic_file import write_json_atomically
 from .. import paths
 from .catalog import CatalogEntry, ModelShape
 
@@ -217,19 +217,7 @@ def save_profile(profile: MachineProfile, config_dir: str | os.PathLike | None =
     path = profile_path(config_dir)
     profiles = _read_cache(path)
     profiles[profile.key] = profile.to_dict()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"version": PROFILE_VERSION, "profiles": profiles}, f, indent=2)
-            f.write("\n")
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    write_json_atomically(path, {"version": PROFILE_VERSION, "profiles": profiles})
 
 
 def _read_cache(path: Path) -> dict:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..atomic_file import write_json_atomically
 from .. import paths
 from .catalog import Catalog, CatalogEntry, load_catalog
 from .errors import AuthenticationRequiredError, HubError, RemoteFileChangedError
@@ -95,11 +95,7 @@ def accept_licence(entry: CatalogEntry, config_dir: str | os.PathLike | None = N
     except (OSError, ValueError):
         accepted = {}
     accepted[entry.id] = entry.licence.url
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(accepted, f, indent=2)
-    os.replace(temp, path)
+    write_json_atomically(path, accepted)
 
 
 # ---- planning ----

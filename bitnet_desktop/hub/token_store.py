@@ -9,9 +9,9 @@ printed; `describe()` shows where one is kept, never its value.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
+from ..atomic_file import write_text_atomically
 from .. import paths
 
 KEYRING_SERVICE = "BitNet Desktop"
@@ -115,18 +115,5 @@ def _remove_file(path: Path) -> bool:
 def _write_private(path: Path, text: str) -> None:
     """Writes `text` to `path` atomically with mode 0600 from the start (never readable by others,
     not even for a moment). Windows ignores the mode; the file then lives in the user's own profile."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temp, 0o600)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    write_text_atomically(path, text)
+    os.chmod(path, 0o600)
