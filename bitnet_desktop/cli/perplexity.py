@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..engine.errors import BitNetError
-from ..engine.runtime.perplexity import perplexity
+from ..engine.runtime.perplexity import perplexity, text_tokens
 from .model_options import add_load_options, load_model
 
 DEFAULT_WINDOW = 512
@@ -57,7 +57,7 @@ def run(args) -> int:
     text = _read(args.text) if args.text else None
     model = load_model(args, quiet=args.json)
     if tokens is None:
-        tokens = model.tokenizer.encode(text, add_bos=False)
+        tokens = text_tokens(model.tokenizer, text)
     bos = model.tokenizer.bos_id if model.tokenizer.vocabulary.add_bos else None
 
     def forward_all(ids):

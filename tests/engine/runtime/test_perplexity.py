@@ -43,3 +43,42 @@ def test_non_finite_logits_are_a_named_error_not_a_nan_perplexity():
 
     with pytest.raises(NonFiniteLogitsError, match="window 1"):
         perplexity(forward_all, list(range(8)), 8, None)
+
+
+def test_text_is_scored_as_llama_cpp_tokenizes_it_with_bos(tmp_path):
+    from bitnet_desktop.engine.runtime.perplexity import text_tokens
+
+    path = synth(tmp_path, shape="tiny", seed=4)
+    model = BitNetModel.load(path, LoadOptions(threads=1, head="exact"))
+    try:
+        text = "The quick brown fox jumps over the lazy dog. " * 40
+        assert model.tokenizer.vocabulary.add_bos
+        plain = model.tokenizer.encode(text, add_bos=False)
+        assert text_tokens(model.tokenizer, text) == [model.tokenizer.bos_id, *plain]
+    finally:
+        model.close()
+
+
+def test_the_cli_scores_the_bos_prefixed_stream(tmp_path, capsys):
+    import json
+
+    from bitnet_desktop.cli.main import main
+
+    path = synth(tmp_path, shape="tiny", seed=4)
+    text = "The quick brown fox jumps over the lazy dog. " * 40
+    (tmp_path / "t.txt").write_text(text)
+    assert main(["perplexity", str(path), "--text", str(tmp_path / "t.txt"), "--ctx", "32", "--threads", "1",
+                 "--json"]) == 0
+    reported = json.loads(capsys.readouterr().out)
+    model = BitNetModel.load(path, LoadOptions(threads=1, head="exact"))
+    try:
+        tokens = [model.tokenizer.bos_id, *model.tokenizer.encode(text, add_bos=False)]
+        expected = perplexity(lambda ids: model.native.forward(ids, 0, all_logits=True), tokens, 32,
+                              model.tokenizer.bos_id)
+        shifted = perplexity(lambda ids: model.native.forward(ids, 0, all_logits=True), tokens[1:], 32,
+                             model.tokenizer.bos_id)
+    finally:
+        model.close()
+    assert reported["perplexity"] == pytest.approx(expected.perplexity, rel=1e-12)
+    assert reported["windows"] == expected.windows
+    assert expected.perplexity != pytest.approx(shifted.perplexity, rel=1e-9)  # the BOS shift matters
