@@ -1,8 +1,9 @@
 """A conversation and a loaded model: the prompt in the model's chat format under the context
 policy, the answer streamed into the store as it grows, and the stats of each answer recorded.
 
-Threads: `add_user_message` is short (one SQLite write) and may run on the UI thread, so a
-failed write leaves the text where the user typed it. `answer`, `regenerate` and
+Threads: `add_user_message`, `drop_answer` and `replace_user_message` are short (a few SQLite
+writes) and may run on the UI thread, so a failed write leaves the text where the user typed it;
+they need no model (a session made with model=None can do just these). `answer`, `regenerate` and
 `edit_and_resend` run the model: call them on the engine thread. A CancelToken, made per request
 by the caller, stops one answer from any thread, also while it is still queued.
 
@@ -119,23 +120,34 @@ class ChatSession:
             self.store.rename_conversation(self.conversation_id, title_from(text))
         return message
 
-    def regenerate(self, cancel: CancelToken | None = None, live: LiveAnswer | None = None) -> AnswerOutcome:
-        """Replaces the answer to the last user message."""
+    def drop_answer(self) -> Message:
+        """Removes everything after the last user message (the answer to be regenerated); returns
+        that user message."""
         messages = self.store.messages(self.conversation_id)
         last_user = next((m for m in reversed(messages) if m.role == "user"), None)
         if last_user is None:
             raise ValueError("there is no user message to answer")
         self.store.delete_messages_after(self.conversation_id, last_user.id)
-        return self.answer(cancel, live)
+        return last_user
 
-    def edit_and_resend(self, message_id: int, text: str, cancel: CancelToken | None = None,
-                        live: LiveAnswer | None = None) -> AnswerOutcome:
-        """Changes a user message, drops every later message, and answers it."""
+    def replace_user_message(self, message_id: int, text: str) -> Message:
+        """Changes a user message and removes every later message; returns the changed message."""
         message = self.store.message(message_id)
         if message.conversation_id != self.conversation_id or message.role != "user":
             raise ValueError(f"message {message_id} is not a user message of this conversation")
         self.store.update_message(message_id, text)
         self.store.delete_messages_after(self.conversation_id, message_id)
+        return self.store.message(message_id)
+
+    def regenerate(self, cancel: CancelToken | None = None, live: LiveAnswer | None = None) -> AnswerOutcome:
+        """Replaces the answer to the last user message."""
+        self.drop_answer()
+        return self.answer(cancel, live)
+
+    def edit_and_resend(self, message_id: int, text: str, cancel: CancelToken | None = None,
+                        live: LiveAnswer | None = None) -> AnswerOutcome:
+        """Changes a user message, drops every later message, and answers it."""
+        self.replace_user_message(message_id, text)
         return self.answer(cancel, live)
 
     # ---- answering ----

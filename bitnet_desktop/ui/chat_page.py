@@ -226,14 +226,12 @@ class ChatPage(QWidget):
         if self.conversation_id is None and self.new_conversation() is None:
             return
         editing = self.composer.editing_message_id
+        session = ChatSession(self.store, self.conversation_id, None)  # changes the conversation only
         try:
             if editing is not None:
-                self.store.update_message(editing, text)
-                self.store.delete_messages_after(self.conversation_id, editing)
+                message = session.replace_user_message(editing, text)
                 self.view.remove_messages_from(editing)
-                message = self.store.message(editing)
             else:
-                session = ChatSession(self.store, self.conversation_id, None)
                 message = session.add_user_message(text)
         except StoreError as exc:
             self.show_error(f"Your message was not saved, so it stays in the input box: {exc}")
@@ -280,11 +278,9 @@ class ChatPage(QWidget):
         if self.generating or self.engine.info is None:
             return
         try:
-            messages = self.store.messages(self.conversation_id)
-            last_user = next(m for m in reversed(messages) if m.role == "user")
-            self.store.delete_messages_after(self.conversation_id, last_user.id)
-        except (StoreError, StopIteration) as exc:
-            self.show_error(str(exc) or "there is no message to answer")
+            ChatSession(self.store, self.conversation_id, None).drop_answer()
+        except (StoreError, ValueError) as exc:
+            self.show_error(str(exc))
             return
         self.view.remove_messages_from(message_id)
         self.start_answer()
