@@ -26,7 +26,7 @@ from ..chats.context_policy import ContextPolicy
 from ..chats.records import AnswerStats
 from ..chats.session import DEFAULT_TITLE, ChatSession
 from ..chats.store import ConversationStore
-from ..engine.benchmarks.model_bench import _OtherLoad, _write_in_child_process
+from ..engine.benchmarks.model_bench import OtherLoad, write_in_child_process
 from ..engine.benchmarks.ui_bench import UiBenchReport
 from ..engine.errors import BitNetError
 from ..engine.native import cpu_info
@@ -61,13 +61,13 @@ def run_ui_benchmark(model_path: str | os.PathLike | None = None, shape: str | N
         raise ValueError("give either a model path or a synthetic shape")
     say = progress or (lambda _msg: None)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    other_load = _OtherLoad()
+    other_load = OtherLoad()
     with tempfile.TemporaryDirectory(prefix="bitnet-bench-ui-") as tmp:
         tmp_dir = Path(tmp)
         if shape is not None:
             get_shape(shape)
             say(f"writing the synthetic {shape} model (I2_S, seed {seed})")
-            path = _write_in_child_process(tmp_dir / f"synthetic-{shape}-i2_s.gguf", shape, seed)
+            path = write_in_child_process(tmp_dir / f"synthetic-{shape}-i2_s.gguf", shape, seed)
         else:
             path = Path(model_path)
         speed = _measure_answers(path, threads, gen_tokens, prompt_tokens, pairs, tmp_dir / "answers", say)

@@ -172,7 +172,7 @@ def _fill_context(native, vocab: int) -> None:
     native.forward(ids[n - 1:], n - 1)
 
 
-def _write_in_child_process(path: Path, shape: str, seed: int) -> Path:
+def write_in_child_process(path: Path, shape: str, seed: int) -> Path:
     """Writes the synthetic model from a separate process: building 1 GB of weights in this one
     would leave ~50 MiB of freed heap behind and inflate the resident memory we report."""
     context = multiprocessing.get_context("spawn")  # also works in the frozen app (freeze_support)
@@ -193,7 +193,7 @@ def _rss_file_backed() -> int:
     return int(getattr(psutil.Process().memory_info(), "shared", 0))
 
 
-class _OtherLoad:
+class OtherLoad:
     """How much of the machine's CPU time other processes took while we measured: timings on a
     busy machine are reported with that number rather than silently."""
 
@@ -242,7 +242,7 @@ def run_model_benchmark(
         if shape is not None:
             get_shape(shape)  # unknown names fail before anything is written
             say(f"writing the synthetic {shape} model (I2_S, seed {seed})")
-            path = _write_in_child_process(tmp_dir / f"synthetic-{shape}-i2_s.gguf", shape, seed)
+            path = write_in_child_process(tmp_dir / f"synthetic-{shape}-i2_s.gguf", shape, seed)
         else:
             path = Path(model_path)
         report = _run(path, shape, seed, threads, kernel, head, context, repeats, llama_cpp, fill_context,
@@ -318,7 +318,7 @@ def _measure_engine(path: Path, options: LoadOptions, repeats: int, fill_context
 def _run(path: Path, shape, seed, threads, kernel, head, context, repeats, llama_cpp, fill_context,
          bandwidth_bytes, tmp_dir: Path, say) -> ModelBenchReport:
     options = LoadOptions(threads=threads, kernel=kernel, context_length=context, head=head)
-    other_load = _OtherLoad()
+    other_load = OtherLoad()
     e = _measure_engine(path, options, repeats, fill_context, bandwidth_bytes, say)
     spec = e.spec
     bpt = bytes_per_generated_token(spec, e.head, mean_kv_positions(SHORT_PROMPT_TOKENS, GEN_TOKENS))
