@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from ..engine.runtime.loader import load_model as load_model_file
 from ..engine.runtime.model import DEFAULT_CONTEXT, DEFAULT_HEAD, BitNetModel, LoadOptions
 from .arguments import MAX_CONTEXT, MAX_THREADS, context_length, threads
 
@@ -21,7 +22,7 @@ def add_load_options(p, default_head: str = DEFAULT_HEAD, default_context: int =
 
 def load_model(args, quiet: bool = False) -> BitNetModel:
     options = LoadOptions(threads=args.threads, kernel=args.kernel, context_length=args.ctx, head=args.head)
-    model = BitNetModel.load(args.model, options)
+    model = load_model_file(args.model, options)
     if not quiet:
         m = model.memory
         print(f"loaded {model.spec.name or model.path} ({model.spec.arch}, {model.spec.n_layers} layers) in "

@@ -12,6 +12,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, Signal
 
 from ..engine.native.kernels import KERNEL_ENV_VAR
+from ..engine.runtime.loader import load_model
 from ..engine.runtime.model import BitNetModel, LoadOptions
 from .tasks import TaskManager
 
@@ -81,7 +82,7 @@ class EngineController(QObject):
 
         def work() -> ModelInfo:
             self._close_model()
-            model = BitNetModel.load(path, options, progress=progress, cancel=cancel)
+            model = load_model(path, options, progress=progress, cancel=cancel)
             self._model = model
             return describe(model, options)
 
