@@ -2,6 +2,7 @@
 the CLI and the window."""
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -22,6 +23,25 @@ def sampling_from_dict(values: dict[str, Any] | None) -> SamplingParams:
     Raises ValueError for an out-of-range value (SamplingParams checks them)."""
     values = values or {}
     return SamplingParams(**{key: values[key] for key in SAMPLING_KEYS if key in values})
+
+
+def dump_json(value: dict) -> str:
+    return json.dumps(value, sort_keys=True, allow_nan=False)
+
+
+def dump_sampling(values: dict) -> str:
+    """Sampling settings as stored JSON, after the checks SamplingParams makes (ValueError if wrong)."""
+    if not isinstance(values, dict):
+        raise ValueError(f"sampling settings must be a dict, not {type(values).__name__}")
+    unknown = sorted(set(values) - set(SAMPLING_KEYS))
+    if unknown:
+        raise ValueError(f"unknown sampling settings {', '.join(map(str, unknown))}; "
+                         f"known: {', '.join(SAMPLING_KEYS)}")
+    try:
+        sampling_from_dict(values)
+    except TypeError as exc:
+        raise ValueError(f"wrong type in sampling settings {values!r}") from exc
+    return dump_json(values)
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,18 @@ class Message:
     sampling: dict[str, Any] | None = None  # assistant messages: the settings used
     stats: AnswerStats | None = None
     complete: bool = True           # False while the answer streams (or if the app died meanwhile)
+
+
+@dataclass(frozen=True)
+class CompletionDocument:
+    """A text a base model continues: the user writes, the model appends, both edit one text."""
+    id: int
+    title: str
+    text: str
+    created: float                  # Unix time, seconds
+    updated: float                  # last change of the text or the title
+    model: str | None = None        # path of the model file that last continued it
+    sampling: dict[str, Any] = field(default_factory=dict)  # SAMPLING_KEYS subset; {} = defaults
 
 
 @dataclass(frozen=True)

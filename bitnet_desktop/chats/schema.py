@@ -11,11 +11,12 @@ Statements are tuples, one statement each, because `executescript` would commit 
 """
 from __future__ import annotations
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 
-# AUTOINCREMENT: an id is never reused, so undoing a delete can put the rows back under their ids
-# even after new conversations were created meanwhile.
-CURRENT_TABLES = (
+# Version 2 as released, and the base of the current tables. AUTOINCREMENT: an id is never reused,
+# so undoing a delete can put the rows back under their ids even after new conversations were
+# created meanwhile.
+VERSION_2_TABLES = (
     """CREATE TABLE conversations (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         title TEXT NOT NULL,
@@ -41,6 +42,21 @@ CURRENT_TABLES = (
     "CREATE INDEX messages_by_conversation ON messages (conversation_id, id)",
     "CREATE INDEX conversations_by_activity ON conversations (pinned DESC, updated DESC)",
 )
+
+# A text-completion document (a base model continues what the user wrote): one text that the
+# user and the model both write, so it is a row of its own rather than a conversation of messages.
+DOCUMENTS_TABLE = """CREATE TABLE documents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        model TEXT,
+        sampling TEXT NOT NULL DEFAULT '{}'
+    )"""
+DOCUMENTS_INDEX = "CREATE INDEX documents_by_activity ON documents (updated DESC)"
+
+CURRENT_TABLES = VERSION_2_TABLES + (DOCUMENTS_TABLE, DOCUMENTS_INDEX)
 
 # History: version 1 as released (no pinning; messages without sampling, stats, complete). Kept so
 # the migration test builds a real version-1 file.
@@ -75,6 +91,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE messages ADD COLUMN complete INTEGER NOT NULL DEFAULT 1 CHECK (complete IN (0, 1))",
         "CREATE INDEX conversations_by_activity ON conversations (pinned DESC, updated DESC)",
     ),
+    2: (DOCUMENTS_TABLE, DOCUMENTS_INDEX),
 }
 
 assert sorted(MIGRATIONS) == list(range(1, CURRENT_VERSION)), "one migration per version step"

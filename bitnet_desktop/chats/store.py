@@ -1,4 +1,5 @@
-"""ConversationStore: the app's conversations and messages in one SQLite file.
+"""ConversationStore: the app's conversations and messages in one SQLite file (and, through
+`documents`, the text-completion documents).
 
 Safe to use from the UI thread and the engine thread at once (one connection behind a lock; each
 call is one short transaction). Every failure is a StoreError (errors.py) naming the file; a failed
@@ -17,8 +18,9 @@ from typing import Any
 
 from . import search as search_module
 from .database import DEFAULT_BUSY_TIMEOUT, Database, open_database
+from .documents import DocumentStore
 from .errors import ConversationNotFoundError, MessageNotFoundError
-from .records import ROLES, SAMPLING_KEYS, AnswerStats, Conversation, Message, SearchHit, sampling_from_dict
+from .records import ROLES, AnswerStats, Conversation, Message, SearchHit, dump_json, dump_sampling
 
 
 class _Unchanged:
@@ -40,6 +42,7 @@ class ConversationStore:
     def __init__(self, db: Database, full_text_search: bool):
         self._db = db
         self.full_text_search = full_text_search
+        self.documents = DocumentStore(db)   # the text-completion documents, in the same file
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
@@ -81,7 +84,7 @@ class ConversationStore:
                             system_prompt: str = "", sampling: dict | None = None) -> Conversation:
         now = time.time()
         row = {"title": title, "created": now, "updated": now, "pinned": 0, "model": model,
-               "system_prompt": system_prompt, "sampling": _dump_sampling(sampling or {})}
+               "system_prompt": system_prompt, "sampling": dump_sampling(sampling or {})}
         with self._db.writing() as connection:
             conversation_id = connection.execute(
                 "INSERT INTO conversations (title, created, updated, pinned, model, system_prompt, sampling) "
@@ -115,7 +118,7 @@ class ConversationStore:
         if system_prompt is not UNCHANGED:
             changes["system_prompt"] = system_prompt
         if sampling is not UNCHANGED:
-            changes["sampling"] = _dump_sampling(sampling or {})
+            changes["sampling"] = dump_sampling(sampling or {})
         if changes:
             self._update_conversation(conversation_id, changes)
         else:
@@ -150,8 +153,8 @@ class ConversationStore:
         now = time.time()
         row = {"conversation_id": conversation_id, "role": role, "text": text, "created": now,
                "model_file": model_file, "model_sha256": model_sha256,
-               "sampling": None if sampling is None else _dump_sampling(sampling),
-               "stats": None if stats is None else _dump(stats.to_dict()), "complete": int(bool(complete))}
+               "sampling": None if sampling is None else dump_sampling(sampling),
+               "stats": None if stats is None else dump_json(stats.to_dict()), "complete": int(bool(complete))}
         with self._db.writing() as connection:
             self._conversation(connection, conversation_id)
             message_id = connection.execute(
@@ -185,7 +188,7 @@ class ConversationStore:
         if complete is not None:
             changes["complete"] = int(bool(complete))
         if stats is not None:
-            changes["stats"] = _dump(stats.to_dict())
+            changes["stats"] = dump_json(stats.to_dict())
         assignments = ", ".join(f"{column} = :{column}" for column in changes)
         with self._db.writing() as connection:
             message = self._message(connection, message_id)
@@ -258,7 +261,7 @@ class ConversationStore:
                "created": conversation.created, "updated": conversation.updated,
                "pinned": int(bool(conversation.pinned)), "model": conversation.model,
                "system_prompt": conversation.system_prompt,
-               "sampling": _dump_sampling(conversation.sampling or {})}
+               "sampling": dump_sampling(conversation.sampling or {})}
         conversation_id = connection.execute(
             "INSERT INTO conversations (id, title, created, updated, pinned, model, system_prompt, sampling) "
             "VALUES (:id, :title, :created, :updated, :pinned, :model, :system_prompt, :sampling)",
@@ -272,8 +275,8 @@ class ConversationStore:
                 {"id": message.id if keep_ids else None, "conversation_id": conversation_id,
                  "role": message.role, "text": message.text, "created": message.created,
                  "model_file": message.model_file, "model_sha256": message.model_sha256,
-                 "sampling": None if message.sampling is None else _dump_sampling(message.sampling),
-                 "stats": None if message.stats is None else _dump(message.stats.to_dict()),
+                 "sampling": None if message.sampling is None else dump_sampling(message.sampling),
+                 "stats": None if message.stats is None else dump_json(message.stats.to_dict()),
                  "complete": int(bool(message.complete))})
         return conversation_id
 
@@ -281,25 +284,6 @@ class ConversationStore:
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-
-
-def _dump(value: dict) -> str:
-    return json.dumps(value, sort_keys=True, allow_nan=False)
-
-
-def _dump_sampling(values: dict) -> str:
-    """Sampling settings as JSON, after the checks SamplingParams makes (ValueError if wrong)."""
-    if not isinstance(values, dict):
-        raise ValueError(f"sampling settings must be a dict, not {type(values).__name__}")
-    unknown = sorted(set(values) - set(SAMPLING_KEYS))
-    if unknown:
-        raise ValueError(f"unknown sampling settings {', '.join(map(str, unknown))}; "
-                         f"known: {', '.join(SAMPLING_KEYS)}")
-    try:
-        sampling_from_dict(values)
-    except TypeError as exc:
-        raise ValueError(f"wrong type in sampling settings {values!r}") from exc
-    return _dump(values)
 
 
 def _conversation_from_row(row: sqlite3.Row) -> Conversation:

@@ -35,11 +35,28 @@ def make_version_1_file(path):
     connection.close()
 
 
+def make_version_2_file(path):
+    connection = sqlite3.connect(path)
+    with connection:
+        for statement in schema.VERSION_2_TABLES:
+            connection.execute(statement)
+        connection.execute("INSERT INTO conversations (title, created, updated, pinned, model, system_prompt, "
+                           "sampling) VALUES ('Pinned chat', 100.0, 200.0, 1, '/m/chat.gguf', '', '{}')")
+        connection.execute("INSERT INTO messages (conversation_id, role, text, created, sampling, stats, complete) "
+                           "VALUES (1, 'assistant', 'Half an ans', 150.0, '{\"seed\": 5}', NULL, 0)")
+        connection.execute("PRAGMA user_version = 2")
+    connection.close()
+
+
 def columns(path):
     connection = sqlite3.connect(path)
     try:
-        return {table: {row[1:] for row in connection.execute(f"PRAGMA table_info({table})")}
-                for table in ("conversations", "messages")}
+        tables = [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        indexes = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")}
+        return {"indexes": indexes} | {table: {row[1:] for row in connection.execute(f"PRAGMA table_info({table})")}
+                                       for table in tables}
     finally:
         connection.close()
 
@@ -56,7 +73,7 @@ def test_fresh_database_is_wal_with_foreign_keys(path):
 def test_version_1_file_is_migrated_with_its_data(path, tmp_path):
     make_version_1_file(path)
     with ConversationStore.open(path) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == schema.CURRENT_VERSION == 3
         (conversation,) = store.conversations()
         assert (conversation.title, conversation.created, conversation.updated, conversation.model,
                 conversation.system_prompt, conversation.sampling, conversation.pinned) == \
@@ -72,6 +89,24 @@ def test_version_1_file_is_migrated_with_its_data(path, tmp_path):
     assert columns(path) == columns(fresh)
 
 
+def test_version_2_file_gains_the_documents_table_and_keeps_its_data(path, tmp_path):
+    make_version_2_file(path)
+    with ConversationStore.open(path) as store:
+        assert store.schema_version == 3
+        (conversation,) = store.conversations()
+        assert (conversation.title, conversation.pinned, conversation.model) == ("Pinned chat", True, "/m/chat.gguf")
+        (message,) = store.messages(conversation.id)
+        assert (message.text, message.sampling, message.complete) == ("Half an ans", {"seed": 5}, False)
+        assert store.documents.documents() == []
+        document = store.documents.create_document("Draft", "It was a dark")  # the new table works
+    with ConversationStore.open(path) as store:
+        assert store.documents.documents() == [document]
+    fresh = tmp_path / "fresh.sqlite3"
+    ConversationStore.open(fresh).close()
+    assert columns(path) == columns(fresh)
+    assert "documents" in columns(path) and "documents_by_activity" in columns(path)["indexes"]
+
+
 def test_a_failing_migration_leaves_the_file_at_its_version(path, monkeypatch):
     make_version_1_file(path)
     before = columns(path)
@@ -82,6 +117,21 @@ def test_a_failing_migration_leaves_the_file_at_its_version(path, monkeypatch):
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
     connection.close()
+
+
+def test_a_failing_step_to_version_3_keeps_the_step_to_version_2(path, monkeypatch):
+    """Each step is its own transaction: version 2 is reached and kept; the documents table is not half made."""
+    make_version_1_file(path)
+    monkeypatch.setitem(schema.MIGRATIONS, 2, schema.MIGRATIONS[2] + ("SELECT * FROM no_such_table",))
+    with pytest.raises(StoreError, match="no such table"):
+        ConversationStore.open(path)
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert connection.execute("SELECT count(*) FROM sqlite_master WHERE name = 'documents'").fetchone()[0] == 0
+    connection.close()
+    monkeypatch.undo()
+    with ConversationStore.open(path) as store:
+        assert store.schema_version == 3 and store.conversations()[0].title == "Old chat"
 
 
 def test_newer_schema_is_refused_and_left_untouched(path):

@@ -39,7 +39,7 @@ def test_open_creates_the_folder_and_reports_itself(tmp_path):
     path = tmp_path / "a" / "b" / "chats.sqlite3"
     with ConversationStore.open(path) as store:
         assert store.path == path and path.exists()
-        assert store.schema_version == 2
+        assert store.schema_version == 3
         assert store.quarantined is None
 
 
