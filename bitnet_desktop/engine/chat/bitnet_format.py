@@ -23,7 +23,7 @@ Three ways to turn it into ids (BitNetChatStyle):
   always present (it is part of each user turn). Tokenized as one string with specials parsed, like llama-cli.
   For token-exact parity also build the tokenizer with bitnet_cpp_compat=True.
 
-Stop tokens: <|eot_id|> and <|end_of_text|> by text, plus the declared EOS.
+Stop tokens: those stop_tokens.py finds in the vocabulary; on 2B-4T's, <|eot_id|> and <|end_of_text|> (EOS).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import enum
 from typing import Iterable
 
 from bitnet_desktop.engine.chat.messages import ChatMessage, MessageLike, as_chat_messages
-from bitnet_desktop.engine.chat.stop_tokens import BITNET_STOP_TOKEN_TEXTS, stop_token_ids
+from bitnet_desktop.engine.chat.stop_tokens import stop_token_ids
 from bitnet_desktop.engine.errors import ChatTemplateError
 from bitnet_desktop.engine.tokenizer import Tokenizer
 
@@ -61,7 +61,7 @@ class BitNetChatFormat:
             raise ChatTemplateError("the vocabulary declares no BOS token; it cannot use the BitNet chat format")
         self._eot_id = eot_id
         self._bos_text = tokenizer.token_text(tokenizer.bos_id)
-        self.stop_token_ids: frozenset[int] = stop_token_ids(tokenizer, BITNET_STOP_TOKEN_TEXTS)
+        self.stop_token_ids: frozenset[int] = stop_token_ids(tokenizer)
 
     def render_text(self, messages: Iterable[MessageLike], *, add_generation_prompt: bool = True) -> str:
         """The prompt as text, with BOS and <|eot_id|> written as their token strings."""

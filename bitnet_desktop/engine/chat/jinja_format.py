@@ -24,6 +24,7 @@ from typing import Any, Iterable, NoReturn
 from jinja2 import Template
 from jinja2.exceptions import SecurityError, TemplateSyntaxError
 
+from bitnet_desktop.engine.chat.chat_format import CHAT_TEMPLATE_KEY
 from bitnet_desktop.engine.chat.messages import MessageLike, as_chat_messages
 from bitnet_desktop.engine.chat.stop_tokens import stop_token_ids
 from bitnet_desktop.engine.chat.template_limits import (
@@ -37,7 +38,6 @@ from bitnet_desktop.engine.chat.template_sandbox import ChatTemplateSandbox
 from bitnet_desktop.engine.errors import ChatTemplateError
 from bitnet_desktop.engine.tokenizer import Tokenizer
 
-CHAT_TEMPLATE_KEY = "tokenizer.chat_template"
 _QUOTED_CHARS = 300     # of an error message that comes from the template, which may be of any size
 
 

@@ -1,19 +1,16 @@
-"""Which token ids end a generated turn, found by token text so they work for any vocabulary layout.
+"""Which token ids end generation, found in the vocabulary itself, for every model (chat or base).
 
-BitNet-b1.58-2B-4T stops on <|eot_id|> (128009) and <|end_of_text|> (128001) (BITNET_SPEC 4.1); the GGUF
-declares only EOS = 128001, so looking <|eot_id|> up by text is what makes the model stop after its answer.
-Other models: EOS, the declared EOT, and every token named like an end-of-turn marker (llama.cpp's list).
+As llama.cpp (and so bitnet.cpp) decides when it loads a vocabulary: EOS, the declared EOT, and every token
+whose text is one of the end-of-turn markers below (llama_vocab's end-of-generation auto-detection). By text,
+because files rarely declare them: BitNet-b1.58-2B-4T declares only EOS = <|end_of_text|> (128001) while its
+answers end on <|eot_id|> (128009) (BITNET_SPEC 4.1); Falcon3 ends its turns on <|endoftext|>. A base model
+stops on the same tokens: a continuation that reaches the end of a document ends there.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
-
 from bitnet_desktop.engine.tokenizer import Tokenizer
 
-BITNET_STOP_TOKEN_TEXTS = ("<|eot_id|>", "<|end_of_text|>")
-
-# llama.cpp's end-of-generation auto-detection by token text.
 END_OF_TURN_TOKEN_TEXTS = (
     "<|eot_id|>",
     "<|eom_id|>",
@@ -26,10 +23,10 @@ END_OF_TURN_TOKEN_TEXTS = (
 )
 
 
-def stop_token_ids(tokenizer: Tokenizer, texts: Iterable[str] = END_OF_TURN_TOKEN_TEXTS) -> frozenset[int]:
-    """EOS, the declared EOT, and the ids of those of `texts` that exist in the vocabulary."""
+def stop_token_ids(tokenizer: Tokenizer) -> frozenset[int]:
+    """EOS, the declared EOT, and the ids of the END_OF_TURN_TOKEN_TEXTS the vocabulary holds."""
     ids = {token_id for token_id in (tokenizer.eos_id, tokenizer.vocabulary.eot_id) if token_id is not None}
-    for text in texts:
+    for text in END_OF_TURN_TOKEN_TEXTS:
         token_id = tokenizer.token_id(text)
         if token_id is not None:
             ids.add(token_id)

@@ -1,9 +1,14 @@
-"""A BitNet model ready to chat: GGUF file, tokenizer, chat format, native forward pass.
+"""A BitNet model ready to run: GGUF file, tokenizer, chat format, native forward pass.
 
     model = BitNetModel.load("ggml-model-i2_s.gguf", LoadOptions(threads=2, head="i8"))
     ids = model.chat_format.render_ids([{"role": "user", "content": "Hi"}])
     for event in model.generator.generate(ids, SamplingParams(seed=1)):
         ...
+
+A base model (no chat template in the file and no chat format known from its vocabulary) loads too:
+`model.chat_format is None` and `model.is_base_model`; its text goes in as written
+(`model.tokenizer.encode(text)`, BOS as the vocabulary says) and the generator, which stops on the
+vocabulary's end-of-generation tokens for every model, continues it.
 
 Loading memory-maps the file (I2_S weights and F16 / Q8_0 / Q6_K tables are used in place),
 checks the memory need against what is available first, and converts only what must be converted
@@ -28,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError
 from dataclasses import dataclass
 from typing import Callable
 
-from ..chat import chat_format_for_model
+from ..chat import ChatFormat, chat_format_for_model, stop_token_ids
 from ..errors import BitNetError, CancelledError
 from ..gguf import open_gguf
 from ..native import KernelContext
@@ -107,19 +112,24 @@ def _native_model(g, spec: ModelSpec, ctx: KernelContext, context: int, max_batc
 
 
 class BitNetModel:
-    def __init__(self, path, spec: ModelSpec, gguf, tokenizer, chat_format, ctx, native,
+    def __init__(self, path, spec: ModelSpec, gguf, tokenizer, chat_format: ChatFormat | None, ctx, native,
                  memory: MemoryEstimate, load_seconds: float, head: str):
         self.path = path
         self.spec = spec
         self.gguf = gguf
         self.tokenizer = tokenizer
-        self.chat_format = chat_format
+        self.chat_format = chat_format  # None: a base model
         self.ctx = ctx
         self.native = native
         self.memory = memory
         self.load_seconds = load_seconds
         self.head = head
-        self.generator = Generator(native, tokenizer, chat_format.stop_token_ids)
+        self.generator = Generator(native, tokenizer, stop_token_ids(tokenizer))
+
+    @property
+    def is_base_model(self) -> bool:
+        """True when the model has no chat format: it continues text rather than answering a chat."""
+        return self.chat_format is None
 
     @classmethod
     def load(cls, path, options: LoadOptions = LoadOptions(), progress: LoadProgress | None = None,

@@ -46,11 +46,18 @@ def test_context_has_eos_token_strftime_now_and_loop_controls(llama3_tokenizer):
     assert text == 'Be brief.|<|end_of_text|>|4|{"k": "é"}'
 
 
-def test_missing_template_is_a_clear_error(bitnet_metadata, llama3_tokenizer):
+@pytest.mark.parametrize("template", [None, "", "  \n"])
+def test_a_file_without_a_template_is_a_base_model(bitnet_metadata, llama3_tokenizer, template):
     metadata = {k: v for k, v in bitnet_metadata.items() if k != "tokenizer.chat_template"}
     metadata["general.architecture"] = "bitnet"
+    if template is not None:
+        metadata["tokenizer.chat_template"] = template
+    assert chat_format_for_model(metadata, llama3_tokenizer) is None
+
+
+def test_a_jinja_format_without_a_template_is_a_clear_error(llama3_tokenizer):
     with pytest.raises(ChatTemplateError, match="no chat template"):
-        chat_format_for_model(metadata, llama3_tokenizer)
+        JinjaChatFormat(llama3_tokenizer, None)
 
 
 def test_template_syntax_error_is_a_chat_template_error(llama3_tokenizer):

@@ -27,7 +27,7 @@ def run(generator, ids, **params):
 
 
 def fresh(model):
-    return Generator(model.native, model.tokenizer, model.chat_format.stop_token_ids)
+    return Generator(model.native, model.tokenizer, model.generator.stop_token_ids)
 
 
 def greedy_by_hand(model, ids, n):
