@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* BN_CDEF_BEGIN */
-#define BN_ABI_VERSION 4
+#define BN_ABI_VERSION 5
 
 typedef enum {
     BN_OK = 0,
@@ -188,8 +188,13 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
  *    scale = 1/sqrtf(mean + eps), y = (x * scale) * gain as two f32 multiplies;
  *  - BitLinear: per-token int8 activations (BITNET_SPEC A.3) shared by q/k/v and by gate/up,
  *    exact integer dot, y = (float)(D - S_q) / s * alpha, then * scale when scale != 1;
- *  - RoPE NeoX (pairs i, i + head_dim/2), angles theta_0 = pos, theta_{i+1} = theta_i * beta,
- *    beta = powf(rope_theta, -2/head_dim), cosf/sinf, f32;
+ *  - sub-norms: with attn_sub_norm / ffn_sub_norm (bitnet archs) the attention output and the
+ *    gated FFN product are RMS-normed before their BitLinear; without them (arch llama: every
+ *    layer passes NULL) they are quantized as they are;
+ *  - RoPE over pairs (i, i + head_dim/2) (BN_ROPE_NEOX: bitnet archs) or (2i, 2i + 1)
+ *    (BN_ROPE_NORMAL: arch llama, whose converter permuted the Q/K rows), angles theta_0 = pos,
+ *    theta_{i+1} = theta_i * beta, beta = powf(rope_theta, -2/head_dim), pair i rotated by
+ *    theta_i / rope_freqs[i] when the file has rope_freqs (llama.cpp's freq factors), cosf/sinf, f32;
  *  - attention as bitnet.cpp computes it: K and V stored as F16, Q rounded to F16, scores
  *    accumulated in f32 by the context's f16 kernel (32 lanes), s * (1/sqrtf(head_dim)),
  *    max-subtracted expf with the sum in double (4 partial sums), p = e * (float)(1/sum), p
@@ -222,6 +227,8 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
 #define BN_ACT_SILU 1           /* silu(gate) * up: arch bitnet (1bitLLM) */
 #define BN_HEAD_F16 0           /* exact head: f16 weights x f16-rounded activations */
 #define BN_HEAD_I8 1            /* fast head: int8 per-row copy built at creation (vocab*d bytes + 4*vocab) */
+#define BN_ROPE_NEOX 0          /* RoPE pairs (i, i + head_dim/2): bitnet, bitnet-b1.58, bitnet-25 */
+#define BN_ROPE_NORMAL 1        /* RoPE pairs (2i, 2i + 1): llama (Q/K rows permuted by the converter) */
 #define BN_LOGITS_LAST 0        /* logits of the last token only: logits[vocab] */
 #define BN_LOGITS_ALL 1         /* logits of every token: logits[n_tokens][vocab] (perplexity) */
 #define BN_LOGITS_NONE 2        /* no logits (fill the KV cache only); logits may be NULL */
@@ -261,6 +268,10 @@ typedef struct {
     int32_t tok_embd_type; /* BN_GGML_F16, _Q8_0 or _Q6_K: how tok_embd stores its rows (Q6_K
                               needs d_model a multiple of 256) */
     int32_t output_type;  /* the same for output; equal to tok_embd_type when tied (output NULL) */
+    int32_t rope_style;   /* BN_ROPE_NEOX or BN_ROPE_NORMAL */
+    const float *rope_freqs; /* head_dim/2 finite divisors > 0 of the RoPE angles (llama.cpp's
+                                rope_freqs.weight), or NULL for none; copied at creation */
+    int32_t rope_freqs_len;  /* head_dim/2 when rope_freqs is set, else 0 */
 } bn_model_config;
 
 /* One ternary [m, k] weight: I2_S bytes (m*k/4 codes + 32-byte tail with alpha, BITNET_SPEC 2.5),
@@ -275,7 +286,8 @@ typedef struct {
 /* One layer; GGUF names blk.{i}.<field>.weight. Shapes [out, in] with d = d_model, f = d_ffn,
  * kv = n_kv_heads * head_dim: norms f32 attn_norm[d], attn_sub_norm[d], ffn_norm[d],
  * ffn_sub_norm[f]; attn_q [d, d], attn_k [kv, d], attn_v [kv, d], attn_output [d, d],
- * ffn_gate [f, d], ffn_up [f, d], ffn_down [d, f]. */
+ * ffn_gate [f, d], ffn_up [f, d], ffn_down [d, f]. The two sub-norms are NULL (length 0) in
+ * every layer of a graph without them (arch llama), else set in every layer. */
 typedef struct {
     const float *attn_norm;     size_t attn_norm_len;
     const float *attn_sub_norm; size_t attn_sub_norm_len;
@@ -329,7 +341,8 @@ BN_API int bn_model_embedding_from_file(bn_model *m, const char *path, uint64_t 
 
 BN_API int64_t bn_model_kv_length(const bn_model *m);           /* cached positions, -1 if m is NULL */
 BN_API int bn_model_truncate(bn_model *m, int64_t n_positions); /* keep positions [0, n) */
-BN_API int bn_model_get_config(const bn_model *m, bn_model_config *out);
+BN_API int bn_model_get_config(const bn_model *m, bn_model_config *out); /* rope_freqs: the model's copy */
+BN_API int bn_model_has_sub_norms(const bn_model *m); /* 1 (bitnet graph), 0 (llama graph), -1 if m is NULL */
 
 /* Memory the model allocated (bytes): KV cache, scratch (chunk buffers + per-thread attention
  * buffers), int8 head (0 in BN_HEAD_F16 mode), f16 head decoded from a Q8_0 / Q6_K head table

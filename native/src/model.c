@@ -113,6 +113,19 @@ int bn_model_dims(const bn_model_config *c, int n_threads, model_dims *dm, char 
         FAIL(BN_ERR_BAD_VALUE, "activation = %d, must be BN_ACT_RELU2 (0) or BN_ACT_SILU (1)", c->activation);
     if (c->head_mode != BN_HEAD_F16 && c->head_mode != BN_HEAD_I8)
         FAIL(BN_ERR_BAD_VALUE, "head_mode = %d, must be BN_HEAD_F16 (0) or BN_HEAD_I8 (1)", c->head_mode);
+    if (c->rope_style != BN_ROPE_NEOX && c->rope_style != BN_ROPE_NORMAL)
+        FAIL(BN_ERR_BAD_VALUE, "rope_style = %d, must be BN_ROPE_NEOX (0) or BN_ROPE_NORMAL (1)", c->rope_style);
+    if (c->rope_freqs) {
+        if (c->rope_freqs_len != c->head_dim / 2)
+            FAIL(BN_ERR_WEIGHT_SIZE, "rope_freqs has %d values, head_dim / 2 = %d needs as many",
+                 c->rope_freqs_len, c->head_dim / 2);
+        for (int32_t i = 0; i < c->rope_freqs_len; i++) {
+            if (!(isfinite(c->rope_freqs[i]) && c->rope_freqs[i] > 0.0f))
+                FAIL(BN_ERR_BAD_VALUE, "rope_freqs[%d] = %g, must be finite and > 0", i, (double)c->rope_freqs[i]);
+        }
+    } else if (c->rope_freqs_len != 0) {
+        FAIL(BN_ERR_NULL_POINTER, "rope_freqs is NULL but rope_freqs_len = %d", c->rope_freqs_len);
+    }
     int s = check_table_type("tok_embd_type", c->tok_embd_type, c->d_model, err, err_len);
     if (s == BN_OK) s = check_table_type("output_type", c->output_type, c->d_model, err, err_len);
     if (s != BN_OK) return s;
@@ -215,17 +228,24 @@ static int check_ternary(const bn_ternary_weight *w, int64_t m, int64_t k, int64
     return BN_OK;
 }
 
-static int check_layer(const bn_layer_weights *lw, const model_dims *dm, int64_t i, model_layer *out,
-                       char *err, size_t err_len) {
+/* Layer i's weights. sub_norms: whether the graph has sub-norms (layer 0's attn_sub_norm decides,
+ * every layer must agree). */
+static int check_layer(const bn_layer_weights *lw, const model_dims *dm, int64_t i, int sub_norms,
+                       model_layer *out, char *err, size_t err_len) {
     const int64_t d = dm->d, f = dm->f, kv = dm->kv_dim;
     int s;
 #define GAIN(field, n) \
     if ((s = check_gain(lw->field, lw->field##_len, n, i, #field, err, err_len)) != BN_OK) return s; \
     out->field = lw->field
     GAIN(attn_norm, d);
-    GAIN(attn_sub_norm, d);
     GAIN(ffn_norm, d);
-    GAIN(ffn_sub_norm, f);
+    if (sub_norms) {
+        GAIN(attn_sub_norm, d);
+        GAIN(ffn_sub_norm, f);
+    } else if (lw->attn_sub_norm || lw->ffn_sub_norm || lw->attn_sub_norm_len || lw->ffn_sub_norm_len) {
+        FAIL(BN_ERR_BAD_VALUE, "blk.%lld has a sub-norm but blk.0.attn_sub_norm is NULL: the sub-norms "
+             "are set in every layer (bitnet graph) or in none (llama graph)", (long long)i);
+    }
 #undef GAIN
 #define TERNARY(field, dst, rows, cols) \
     if ((s = check_ternary(&lw->field, rows, cols, i, #field, &out->dst, err, err_len)) != BN_OK) return s
@@ -305,6 +325,7 @@ int bn_model_reserve_threads(bn_model *m, int n_threads) {
 void bn_model_free(bn_model *m) {
     if (!m) return;
     free(m->layers);
+    free(m->rope_freqs);
     bn_aligned_free(m->head_i8);
     bn_aligned_free(m->head_i8_scales);
     bn_aligned_free(m->head_decoded);
@@ -361,12 +382,19 @@ int bn_model_create(bn_ctx *ctx, const bn_model_config *cfg, const bn_layer_weig
     if (!m) FAIL(BN_ERR_OUT_OF_MEMORY, "out of memory");
     m->layers = (model_layer *)calloc((size_t)dm.n_layers, sizeof(model_layer));
     if (!m->layers) { bn_model_free(m); FAIL(BN_ERR_OUT_OF_MEMORY, "out of memory"); }
+    m->has_sub_norms = layers[0].attn_sub_norm != NULL;
     for (int64_t i = 0; i < dm.n_layers; i++) {
-        s = check_layer(&layers[i], &dm, i, &m->layers[i], err, err_len);
+        s = check_layer(&layers[i], &dm, i, m->has_sub_norms, &m->layers[i], err, err_len);
         if (s != BN_OK) { bn_model_free(m); return s; }
     }
     m->ctx = ctx;
     m->cfg = *cfg;
+    if (cfg->rope_freqs) {
+        m->rope_freqs = (float *)malloc((size_t)cfg->rope_freqs_len * sizeof(float));
+        if (!m->rope_freqs) { bn_model_free(m); FAIL(BN_ERR_OUT_OF_MEMORY, "out of memory"); }
+        memcpy(m->rope_freqs, cfg->rope_freqs, (size_t)cfg->rope_freqs_len * sizeof(float));
+        m->cfg.rope_freqs = m->rope_freqs; /* the caller's array may go */
+    }
     m->dm = dm;
     m->output_norm = output_norm;
     m->rope_beta = powf(cfg->rope_theta, -2.0f / (float)cfg->head_dim);
@@ -441,6 +469,8 @@ int bn_model_get_config(const bn_model *m, bn_model_config *out) {
     *out = m->cfg;
     return BN_OK;
 }
+
+int bn_model_has_sub_norms(const bn_model *m) { return m ? m->has_sub_norms : -1; }
 
 uint64_t bn_model_kv_bytes(const bn_model *m) { return m ? m->dm.kv_bytes : 0; }
 

@@ -20,7 +20,8 @@ typedef struct {
 } model_ternary;
 
 typedef struct {
-    const float *attn_norm, *attn_sub_norm, *ffn_norm, *ffn_sub_norm; /* [d], [d], [d], [f] */
+    const float *attn_norm, *attn_sub_norm, *ffn_norm, *ffn_sub_norm; /* [d], [d], [d], [f]; the
+                                                 sub-norms NULL in a graph without them (llama) */
     model_ternary wq, wk, wv, wo, gate, up, down;
 } model_layer;
 
@@ -89,6 +90,8 @@ struct bn_model {
     volatile int64_t n_past;    /* positions [0, n_past) hold valid K/V (atomic reads) */
 
     float rope_beta;            /* powf(rope_theta, -2/head_dim) */
+    float *rope_freqs;          /* [hd/2] divisors of the RoPE angles (owned copy), or NULL */
+    int has_sub_norms;          /* 1: attn/ffn sub-norms before wo / ffn_down (bitnet); 0: llama */
     float attn_scale;           /* 1/sqrtf(head_dim) */
 
     /* Per-chunk scratch: one allocation, every buffer 64-byte aligned. B = dm.batch. */

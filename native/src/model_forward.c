@@ -1,6 +1,7 @@
 /*
  * model_forward.c: bn_model_forward, the layer loop of BITNET_SPEC 1.3 over chunks of at most
- * max_batch tokens. Per-token steps (embedding, RMSNorm + quantization, RoPE + cache store, the
+ * max_batch tokens. The same loop runs the LLaMA graph (arch llama: no sub-norms, RoPE on adjacent
+ * pairs, docs/architectures.md). Per-token steps (embedding, RMSNorm + quantization, RoPE + cache store, the
  * FFN activation, the head input) are pool jobs with one task per token (run inline for a single
  * token); matmuls split over output rows (model_matmul.c); attention over (token, heads)
  * (attention.c). Nothing is allocated here unless the context's thread count grew.
@@ -41,6 +42,18 @@ static void rope_neox(float *x, const float *cs, int64_t hd) {
     }
 }
 
+/* Normal (GPT-J) rotation of one head in place: pairs (2i, 2i + 1), as llama.cpp rotates arch
+ * llama, whose converter permuted the Q/K rows so that these pairs are Hugging Face's (i, i + hd/2). */
+static void rope_normal(float *x, const float *cs, int64_t hd) {
+    const int64_t half = hd / 2;
+    const float *sn = cs + half;
+    for (int64_t i = 0; i < half; i++) {
+        const float x0 = x[2 * i], x1 = x[2 * i + 1];
+        x[2 * i] = x0 * cs[i] - x1 * sn[i];
+        x[2 * i + 1] = x0 * sn[i] + x1 * cs[i];
+    }
+}
+
 /* ---- per-token jobs ---- */
 
 typedef struct {
@@ -68,9 +81,11 @@ static void embed_task(void *arg, int64_t t, int thread_index) {
     /* RoPE angles of this position, shared by every layer: theta_0 = p, theta_{i+1} = theta_i * beta. */
     float *cs = m->rope + t * hd;
     float theta = (float)(j->pos + t);
+    const float *ff = m->rope_freqs;
     for (int64_t i = 0; i < half; i++) {
-        cs[i] = cosf(theta);
-        cs[half + i] = sinf(theta);
+        const float angle = ff ? theta / ff[i] : theta; /* ggml: theta / freq_factor[i] */
+        cs[i] = cosf(angle);
+        cs[half + i] = sinf(angle);
         theta *= m->rope_beta;
     }
 }
@@ -85,9 +100,13 @@ static void norm_quant_task(void *arg, int64_t t, int thread_index) {
         const float *a = j->add + t * k;
         for (int64_t i = 0; i < k; i++) x[i] = x[i] + a[i];
     }
-    float *xn = m->xn + t * k;
-    rms_norm(x, j->gain, k, m->cfg.rms_eps, xn);
-    j->kt->quantize_row(xn, k, m->q8 + t * k, &m->q8_scales[t], &m->q8_sums[t]);
+    const float *row = x;
+    if (j->gain) { /* NULL: a sub-norm the graph does not have; the row is quantized as it is */
+        float *xn = m->xn + t * k;
+        rms_norm(x, j->gain, k, m->cfg.rms_eps, xn);
+        row = xn;
+    }
+    j->kt->quantize_row(row, k, m->q8 + t * k, &m->q8_scales[t], &m->q8_sums[t]);
 }
 
 static void ffn_act_task(void *arg, int64_t t, int thread_index) {
@@ -105,7 +124,7 @@ static void ffn_act_task(void *arg, int64_t t, int thread_index) {
     } else {
         for (int64_t i = 0; i < f; i++) z[i] = (g[i] / (1.0f + expf(-g[i]))) * u[i];
     }
-    rms_norm(z, j->gain, f, m->cfg.rms_eps, z);
+    if (j->gain) rms_norm(z, j->gain, f, m->cfg.rms_eps, z); /* ffn_sub_norm, when the graph has it */
     j->kt->quantize_row(z, f, m->q8 + t * f, &m->q8_scales[t], &m->q8_sums[t]);
 }
 
@@ -119,15 +138,16 @@ static void rope_store_task(void *arg, int64_t t, int thread_index) {
     float *k = q + dm->d;
     const float *v = k + dm->kv_dim;
     const float *cs = m->rope + t * hd;
+    void (*rope)(float *, const float *, int64_t) = m->cfg.rope_style == BN_ROPE_NORMAL ? rope_normal : rope_neox;
     for (int64_t h = 0; h < dm->n_heads; h++) {
-        rope_neox(q + h * hd, cs, hd);
+        rope(q + h * hd, cs, hd);
         float *dst = m->qh + (t * dm->n_heads + h) * dm->hd_pad;
         for (int64_t i = 0; i < hd; i++) dst[i] = bn_round_f16(q[h * hd + i]);
         for (int64_t i = hd; i < dm->hd_pad; i++) dst[i] = 0.0f;
     }
     for (int64_t g = 0; g < dm->n_kv; g++) {
         const int64_t kv_index = j->layer * dm->n_kv + g;
-        rope_neox(k + g * hd, cs, hd);
+        rope(k + g * hd, cs, hd);
         uint16_t *kd = m->k_cache + (kv_index * dm->ctx_alloc + p) * dm->hd_pad; /* pad stays 0 */
         for (int64_t i = 0; i < hd; i++) kd[i] = bn_f32_to_f16_scalar(k[g * hd + i]);
         uint16_t *vd = m->v_cache + (kv_index * dm->ctx_alloc + p / BN_MODEL_V_BLOCK * BN_MODEL_V_BLOCK) * hd

@@ -10,7 +10,7 @@ import cffi
 
 from ..errors import NativeLibraryError
 
-EXPECTED_ABI_VERSION = 4
+EXPECTED_ABI_VERSION = 5
 LIB_DIR = Path(__file__).resolve().parent.parent / "_lib"
 HEADER_NAME = "bitnet.h"
 

@@ -1,20 +1,37 @@
 """The hyperparameters of a BitNet GGUF file, read and checked from its metadata (BITNET_SPEC 2.2).
 
-The FFN activation is chosen from the architecture, never guessed: `bitnet-b1.58` and its older
-name `bitnet-25` are BitNet-b1.58-2B-4T's graph (ReLU² gate, BITNET_SPEC 1.3); `bitnet` is the
-1bitLLM graph (SiLU gate, BITNET_SPEC 5.3). A caller who knows a file is mislabelled can override
-it explicitly.
+Which graph runs (docs/architectures.md):
+* `bitnet-b1.58` and its older name `bitnet-25`: BitNet-b1.58-2B-4T's graph (ReLU² gate, sub-norms,
+  NeoX RoPE, BITNET_SPEC 1.3);
+* `bitnet`: the 1bitLLM graph (SiLU gate, sub-norms, NeoX RoPE, BITNET_SPEC 5.3);
+* `llama` with ternary weights (Falcon3, Falcon-E, Llama3-8B-1.58 as bitnet.cpp's converter writes
+  them): plain LLaMA, SiLU gate, no sub-norms, RoPE on adjacent pairs (llama.cpp's "normal" style)
+  over Q/K rows the converter permuted.
+
+The activation comes from the model's identity, never from the arch string alone: bitnet.cpp's
+newest converter labels 1bitLLM checkpoints `bitnet-b1.58` too. Their SentencePiece vocabulary
+(`tokenizer.ggml.model = llama`) and multi-head attention are 1bitLLM's (2B-4T has a Llama-3 BPE
+vocabulary and grouped-query attention), so such a file runs the SiLU graph, with a logged
+warning. A caller who knows better overrides the activation explicitly.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..errors import ModelFormatError, TokenizerMetadataError
 from ..gguf.metadata_access import REQUIRED, MetadataAccess
 
-ACTIVATION_BY_ARCH = {"bitnet-b1.58": "relu2", "bitnet-25": "relu2", "bitnet": "silu"}
+ACTIVATION_BY_ARCH = {"bitnet-b1.58": "relu2", "bitnet-25": "relu2", "bitnet": "silu", "llama": "silu"}
 ACTIVATIONS = ("relu2", "silu")
+# The graph each arch runs besides its activation: RoPE pairing and whether sub-norms exist.
+ROPE_STYLE_BY_ARCH = {"bitnet-b1.58": "neox", "bitnet-25": "neox", "bitnet": "neox", "llama": "normal"}
+ARCHS_WITHOUT_SUB_NORMS = ("llama",)
+RELU2_ARCHS = ("bitnet-b1.58", "bitnet-25")
+SENTENCEPIECE = "llama"  # tokenizer.ggml.model of a SentencePiece vocabulary
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,8 @@ class ModelSpec:
     rope_theta: float
     rms_eps: float
     activation: str
+    rope_style: str = "neox"   # "neox": pairs (i, i + hd/2); "normal": pairs (2i, 2i + 1), arch llama
+    sub_norms: bool = True     # attn/ffn sub-norms (bitnet archs); arch llama has none
 
     @property
     def kv_width(self) -> int:
@@ -87,12 +106,18 @@ def read_model_spec(meta: Mapping[str, Any], path: str, vocab_rows: int,
     if n_heads % n_kv_heads:
         raise m.fail(p + "attention.head_count",
                      f"= {n_heads} is not a multiple of '{p}attention.head_count_kv' = {n_kv_heads}")
+    key_length = size("attention.key_length", head_dim, maximum=MAX_HEAD_DIM)
+    if key_length != head_dim:
+        raise m.fail(p + "attention.key_length", f"= {key_length} differs from embedding_length / head_count = "
+                     f"{head_dim}; only heads that tile the embedding are supported")
     rope_dims = size("rope.dimension_count", head_dim)
     if rope_dims != head_dim:
         raise m.fail(p + "rope.dimension_count", f"= {rope_dims} differs from the head size {head_dim}")
     if head_dim % 2:
         raise ModelFormatError(f"{path}: head size {head_dim} is odd; RoPE needs pairs")
     _check_vocabulary(m, p, vocab_rows)
+    if activation is None:
+        activation = _activation_from_identity(m, arch, path, n_heads, n_kv_heads)
     return ModelSpec(
         arch=arch,
         name=m.string("general.name", ""),
@@ -106,8 +131,27 @@ def read_model_spec(meta: Mapping[str, Any], path: str, vocab_rows: int,
         context_length=size("context_length", 2048),
         rope_theta=m.number(p + "rope.freq_base", 10000.0, above=0.0, maximum=FLOAT32_MAX),
         rms_eps=m.number(p + "attention.layer_norm_rms_epsilon", 1e-5, above=FLOAT32_TINY, maximum=1.0),
-        activation=activation or ACTIVATION_BY_ARCH[arch],
+        activation=activation,
+        rope_style=ROPE_STYLE_BY_ARCH[arch],
+        sub_norms=arch not in ARCHS_WITHOUT_SUB_NORMS,
     )
+
+
+def _activation_from_identity(m: MetadataAccess, arch: str, path: str, n_heads: int, n_kv_heads: int) -> str:
+    """The FFN activation of the model the file holds (see the module docstring)."""
+    if arch not in RELU2_ARCHS:
+        return ACTIVATION_BY_ARCH[arch]
+    sentencepiece = m.using(TokenizerMetadataError).string("tokenizer.ggml.model", "") == SENTENCEPIECE
+    if sentencepiece and n_kv_heads == n_heads:
+        _log.warning("%s: arch %r, but a SentencePiece vocabulary and multi-head attention are a 1bitLLM "
+                     "checkpoint's (bitnet.cpp's converter labels those %r too): running its SiLU graph, "
+                     "not 2B-4T's ReLU² (override with the activation option)", path, arch, arch)
+        return "silu"
+    if sentencepiece:
+        _log.warning("%s: arch %r with a SentencePiece vocabulary but grouped-query attention: neither "
+                     "2B-4T nor a 1bitLLM checkpoint; running the ReLU² graph the arch names (override "
+                     "with the activation option)", path, arch)
+    return ACTIVATION_BY_ARCH[arch]
 
 
 def _check_vocabulary(m: MetadataAccess, p: str, vocab_rows: int) -> None:

@@ -9,6 +9,7 @@ Feeding it (what a GGUF loader does)
   `NativeModelConfig.from_spec(spec, ...)` takes any object with ModelSpec's field names.
 * `layers`: one mapping per layer from GGUF base names (`blk.{i}.<name>.weight`) to arrays:
   `attn_norm`, `attn_sub_norm`, `ffn_norm`, `ffn_sub_norm` → float32 gains ([d], [d], [d], [f]);
+  the two sub-norms only when `config.sub_norms` (the bitnet graphs; arch llama has none);
   `attn_q`, `attn_k`, `attn_v`, `attn_output`, `ffn_gate`, `ffn_up`, `ffn_down` → the tensor's
   I2_S bytes including the 32-byte tail (uint8/int8, any shape, C-contiguous; exactly
   m*k/4 + 32 bytes for the [m, k] weight). A ternary entry may also be a `(bytes, scale)` pair or
@@ -56,7 +57,8 @@ from ..native.status import check
 
 TERNARY_NAMES = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
 NORM_NAMES = ("attn_norm", "attn_sub_norm", "ffn_norm", "ffn_sub_norm")
-ACTIVATIONS = {"relu2": 0, "silu": 1}   # BN_ACT_RELU2 (bitnet-b1.58, bitnet-25), BN_ACT_SILU (bitnet)
+ACTIVATIONS = {"relu2": 0, "silu": 1}   # BN_ACT_RELU2 (bitnet-b1.58, bitnet-25), BN_ACT_SILU (bitnet, llama)
+ROPE_STYLES = {"neox": 0, "normal": 1}  # BN_ROPE_NEOX pairs (i, i + hd/2); BN_ROPE_NORMAL (2i, 2i + 1), arch llama
 HEAD_MODES = {"f16": 0, "i8": 1}        # BN_HEAD_F16 exact, BN_HEAD_I8 fast
 LOGITS_LAST, LOGITS_ALL, LOGITS_NONE = 0, 1, 2
 # token_embd / output types the native model takes as stored, and token_embd types
@@ -142,14 +144,20 @@ class NativeModelConfig:
     head: str = "f16"           # "f16" exact (bitnet.cpp parity) or "i8" fast
     token_embd_type: str = "F16"   # how token_embd is stored: one of TABLE_TYPES
     output_type: str | None = None  # how output is stored; None: like token_embd (always so when tied)
+    rope_style: str = "neox"    # "neox" (bitnet archs) or "normal" (llama: Q/K rows permuted by the converter)
+    sub_norms: bool = True      # attn/ffn sub-norms before attn_output / ffn_down (bitnet); llama: False
+    rope_freqs: tuple[float, ...] | None = None  # llama.cpp's rope_freqs.weight: head_dim/2 angle divisors
 
     @classmethod
     def from_spec(cls, spec: Any, max_context: int | None = None, max_batch: int = DEFAULT_MAX_BATCH,
                   head: str = "f16", token_embd_type: str = "F16",
-                  output_type: str | None = None) -> "NativeModelConfig":
+                  output_type: str | None = None, rope_freqs: Sequence[float] | None = None) -> "NativeModelConfig":
         """From an object with ModelSpec's fields (n_layers, d_model, n_heads, n_kv_heads,
-        head_dim, d_ffn, vocab_size, rope_theta, rms_eps, activation, context_length)."""
+        head_dim, d_ffn, vocab_size, rope_theta, rms_eps, activation, context_length, and when it
+        has them rope_style and sub_norms)."""
         return cls(
+            rope_style=getattr(spec, "rope_style", "neox"), sub_norms=bool(getattr(spec, "sub_norms", True)),
+            rope_freqs=None if rope_freqs is None else tuple(float(v) for v in rope_freqs),
             n_layers=spec.n_layers, d_model=spec.d_model, n_heads=spec.n_heads,
             n_kv_heads=spec.n_kv_heads, head_dim=spec.head_dim, d_ffn=spec.d_ffn,
             vocab=spec.vocab_size, rope_theta=float(spec.rope_theta), rms_eps=float(spec.rms_eps),
@@ -170,10 +178,14 @@ class NativeModelConfig:
                 "ffn_gate": (f, d), "ffn_up": (f, d), "ffn_down": (d, f)}
 
     def norm_lengths(self) -> dict[str, int]:
+        """Length of each norm gain of a layer the graph has."""
         d, f = self.d_model, self.d_ffn
+        if not self.sub_norms:
+            return {"attn_norm": d, "ffn_norm": d}
         return {"attn_norm": d, "attn_sub_norm": d, "ffn_norm": d, "ffn_sub_norm": f}
 
     def _to_native(self, ffi):
+        """(bn_model_config, the cffi arrays it points into: keep them while it is used)."""
         if self.activation not in ACTIVATIONS:
             raise ModelConfigError(f"unknown activation {self.activation!r}; known: {', '.join(ACTIVATIONS)}")
         if self.head not in HEAD_MODES:
@@ -194,7 +206,16 @@ class NativeModelConfig:
         c.head_mode = HEAD_MODES[self.head]
         c.tok_embd_type = _ggml_type_id(self.token_embd_type, "token_embd")
         c.output_type = _ggml_type_id(self.head_table_type, "output")
-        return c
+        if self.rope_style not in ROPE_STYLES:
+            raise ModelConfigError(f"unknown rope style {self.rope_style!r}; known: {', '.join(ROPE_STYLES)}")
+        c.rope_style = ROPE_STYLES[self.rope_style]
+        keep = []
+        if self.rope_freqs is not None:
+            freqs = ffi.new("float[]", [float(v) for v in self.rope_freqs])
+            keep.append(freqs)
+            c.rope_freqs = freqs
+            c.rope_freqs_len = len(self.rope_freqs)
+        return c, keep
 
 
 def _ggml_type_id(name: str, what: str) -> int:
@@ -262,7 +283,7 @@ class NativeModel:
         self._ffi, self._lib = ffi, lib
         self.ctx = ctx
         self.config = config
-        cfg = config._to_native(ffi)
+        cfg, cfg_arrays = config._to_native(ffi)
         if len(layers) != config.n_layers:
             raise ShapeError(f"{len(layers)} layers given, the config says n_layers = {config.n_layers}")
         keep: list[Any] = []   # arrays and cffi buffers the native model points into
@@ -275,7 +296,7 @@ class NativeModel:
         structs = ffi.new("bn_layer_weights[]", len(layers))
         for i, layer in enumerate(layers):
             s = structs[i]
-            for name in NORM_NAMES:
+            for name in config.norm_lengths():
                 if name not in layer:
                     raise ShapeError(f"layer {i} has no {name!r} tensor")
                 g = _f32(layer[name], f"blk.{i}.{name}")
@@ -301,6 +322,7 @@ class NativeModel:
             ctx.handle, cfg, structs, len(layers), embd_buffer, embd.size,
             head_buffer if head is not None else ffi.NULL, head.size if head is not None else 0,
             pointer(norm, "float *"), norm.size, err, len(err), out)
+        del cfg_arrays  # rope_freqs was copied by the library
         _check(status, "creating the native model", ffi.string(err).decode("utf-8", "replace"))
         # The head reads the caller's table only in exact mode over F16; otherwise it served the
         # int8 build or was decoded, and is not kept past creation.
@@ -330,7 +352,7 @@ class NativeModel:
 
         layers = []
         for i in range(config.n_layers):
-            layer: dict[str, Any] = {n: get(f"blk.{i}.{n}.weight") for n in NORM_NAMES}
+            layer: dict[str, Any] = {n: get(f"blk.{i}.{n}.weight") for n in config.norm_lengths()}
             for n in TERNARY_NAMES:
                 scale = tensors.get(f"blk.{i}.{n}.scale")
                 data = get(f"blk.{i}.{n}.weight")
@@ -345,7 +367,7 @@ class NativeModel:
         """From an object shaped like runtime.weights.ModelWeights (spec, layers with `.ternary`
         and `.norms` dicts, token_embd, output, output_norm)."""
         config = NativeModelConfig.from_spec(weights.spec, max_context, max_batch, head, weights.token_embd_type,
-                                             weights.output_type)
+                                             weights.output_type, getattr(weights, "rope_freqs", None))
         layers = [{**layer.norms, **layer.ternary} for layer in weights.layers]
         return cls(ctx, config, layers, weights.token_embd, weights.output_norm, weights.output)
 
@@ -355,7 +377,8 @@ class NativeModel:
         (see the properties of the same names)."""
         ffi, lib = load()
         out = ffi.new("uint64_t[4]")
-        _check(lib.bn_model_memory_estimate(config._to_native(ffi), int(threads), out, out + 1, out + 2, out + 3),
+        cfg, _arrays = config._to_native(ffi)
+        _check(lib.bn_model_memory_estimate(cfg, int(threads), out, out + 1, out + 2, out + 3),
                "estimating the model's memory")
         return {"kv": int(out[0]), "scratch": int(out[1]), "head": int(out[2]), "decoded_head": int(out[3])}
 
@@ -461,6 +484,11 @@ class NativeModel:
     @property
     def vocab(self) -> int:
         return self.config.vocab
+
+    @property
+    def has_sub_norms(self) -> bool:
+        """Whether the native model runs the bitnet graph (sub-norms) or the llama graph (none)."""
+        return bool(self._lib.bn_model_has_sub_norms(self._model))
 
     @property
     def kv_bytes(self) -> int:

@@ -7,6 +7,10 @@ is converted once at load (and counted in `converted_bytes` / `convert_seconds`)
 F16 / F32 / BF16 ternary weights are re-ternarized (BITNET_SPEC 5.1) and packed as I2_S; BF16 /
 F32 embedding and output tables become F16 private copies. TL1 / TL2 files are refused with a
 message saying how to get an I2_S file.
+
+Arch `llama` (Falcon3, Falcon-E, Llama3-8B-1.58) has no sub-norms and may carry llama.cpp's
+`rope_freqs.weight`; a `llama` file whose projections are not stored ternary is an ordinary
+model, refused here with OrdinaryModelError (model_kind.is_ternary_model says so up front).
 """
 from __future__ import annotations
 
@@ -20,8 +24,9 @@ from ..formats import dequantize_tensor, load_ternary
 from ..formats.tl import refuse_lut_format
 from ..gguf import GGUFFile, TensorInfo
 from ..native import i2s_pack
+from .model_kind import OrdinaryModelError, is_ternary_model
 from .model_spec import ModelSpec
-from .native_model import NORM_NAMES, TABLE_TYPES, TERNARY_NAMES, NativeModelConfig
+from .native_model import TABLE_TYPES, TERNARY_NAMES, NativeModelConfig
 
 LUT_TYPES = ("TL1", "TL2")
 
@@ -51,6 +56,7 @@ class ModelWeights:
     output_norm: np.ndarray       # f32 [d]
     token_embd_type: str = "F16"  # F16: uint16 bits [vocab, d]; Q8_0 / Q6_K: stored bytes [vocab, row bytes]
     output_type: str | None = None  # None when tied
+    rope_freqs: np.ndarray | None = None  # f32 [head_dim/2]: llama.cpp's rope_freqs.weight, when the file has it
     mapped_bytes: int = 0         # bytes used in place from the mapped file
     converted_bytes: int = 0      # bytes created by conversion at load
     convert_seconds: float = 0.0
@@ -177,16 +183,26 @@ def load_weights(g: GGUFFile, spec: ModelSpec) -> ModelWeights:
     NaN or infinity is refused here in what is small (norm gains, alphas, scales) and in a table
     converted to F16; in a table used as stored the int8 head's build finds it (fast mode), else
     the sampler (NonFiniteLogitsError)."""
+    if not is_ternary_model(g):
+        raise OrdinaryModelError(f"{g.path}: arch {spec.arch!r} with {g.tensors['blk.0.attn_q.weight'].type.name} "
+                                 "projections is an ordinary (not ternary) model; it runs on the llama.cpp engine")
     b = _Builder(g)
     shapes = _expected_shapes(spec)
+    norm_names = NativeModelConfig.from_spec(spec).norm_lengths()
     layers = []
     for i in range(spec.n_layers):
         ternary = {n: b.ternary(f"blk.{i}.{n}.weight", shapes[n]) for n in TERNARY_NAMES}
-        norms = {n: b.f32_vector(f"blk.{i}.{n}.weight", shapes[n]) for n in NORM_NAMES}
+        norms = {n: b.f32_vector(f"blk.{i}.{n}.weight", shapes[n]) for n in norm_names}
         layers.append(LayerWeights(ternary, norms))
+    rope_freqs = None
+    if "rope_freqs.weight" in g.tensors:
+        rope_freqs = b.f32_vector("rope_freqs.weight", (spec.head_dim // 2,))
+        if not np.all(rope_freqs > 0):
+            raise ModelFormatError(f"{g.path}: tensor 'rope_freqs.weight' holds a value <= 0 at index "
+                                   f"{int(np.flatnonzero(rope_freqs <= 0)[0])}; its values divide the RoPE angles")
     vd = (spec.vocab_size, spec.d_model)
     token_embd, token_embd_type = b.table("token_embd.weight", vd)
     output, output_type = b.table("output.weight", vd) if "output.weight" in g.tensors else (None, None)
     output_norm = b.f32_vector("output_norm.weight", (spec.d_model,))
-    return ModelWeights(spec, layers, token_embd, output, output_norm, token_embd_type, output_type, b.mapped,
-                        b.converted, b.seconds)
+    return ModelWeights(spec, layers, token_embd, output, output_norm, token_embd_type, output_type,
+                        rope_freqs, b.mapped, b.converted, b.seconds)

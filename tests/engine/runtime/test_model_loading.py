@@ -81,9 +81,9 @@ def test_lut_format_is_refused_with_a_way_out(tmp_path):
 
 
 def test_unknown_architecture_is_refused(tmp_path):
-    bad = rewrite(synth(tmp_path), tmp_path / "llama.gguf",
-                  meta={"general.architecture": (ValueType.STRING, "llama")})
-    with pytest.raises(ModelFormatError, match="architecture 'llama' is not a BitNet model"):
+    bad = rewrite(synth(tmp_path), tmp_path / "qwen2.gguf",
+                  meta={"general.architecture": (ValueType.STRING, "qwen2")})
+    with pytest.raises(ModelFormatError, match="architecture 'qwen2' is not a BitNet model"):
         BitNetModel.load(bad)
 
 
