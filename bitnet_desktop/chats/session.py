@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..engine.chat import require_chat_format
 from ..engine.runtime.generation_events import FinishedEvent, FinishReason, PromptProgressEvent, TokenEvent
 from ..engine.sampling import SamplingParams
 from ..meters.energy import EnergyMeter
@@ -103,12 +104,17 @@ class ChatSession:
     def context_tokens(self) -> int:
         """Tokens the conversation takes now (as the next prompt would, before any is dropped)."""
         messages = self.prompt_messages()
-        return len(self.model.chat_format.render_ids(messages, add_generation_prompt=True)) if messages else 0
+        return len(self._chat_format().render_ids(messages, add_generation_prompt=True)) if messages else 0
 
     def plan(self, params: SamplingParams | None = None) -> PromptPlan:
         params = params or self.sampling_params()
-        return plan_prompt(self.model.chat_format, self.prompt_messages(), self.model.native.max_context,
+        return plan_prompt(self._chat_format(), self.prompt_messages(), self.model.native.max_context,
                            params.max_tokens, self.policy)
+
+    def _chat_format(self):
+        """The model's chat format; NoChatFormatError for a base model (completion.CompletionSession
+        is what continues text with one)."""
+        return require_chat_format(self.model.chat_format, "answering a conversation")
 
     # ---- changing the conversation ----
 

@@ -9,9 +9,10 @@ from bitnet_desktop.chats.errors import DiskFullError
 from bitnet_desktop.chats.live_answer import LiveAnswer
 from bitnet_desktop.chats.session import CancelToken, ChatSession, title_from
 from bitnet_desktop.chats.store import ConversationStore
+from bitnet_desktop.engine.chat import NoChatFormatError
 from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions
 from bitnet_desktop.meters.energy import EnergyMeter
-from tests.engine.runtime.gguf_files import synth
+from tests.engine.runtime.gguf_files import rewrite, synth
 
 GREEDY = {"temperature": 0, "max_tokens": 12}
 
@@ -194,3 +195,18 @@ def test_the_first_message_names_the_conversation(store, model):
     assert title.startswith("How do ternary weights work") and len(title) <= 48
     session.add_user_message("another")
     assert store.conversation(session.conversation_id).title == title
+
+
+def test_a_base_model_cannot_answer_a_conversation_and_nothing_is_written(store, tmp_path):
+    chat = synth(tmp_path, "chat.gguf", shape="tiny", arch="bitnet", fmt="tq2_0", seed=3)
+    base = BitNetModel.load(rewrite(chat, tmp_path / "base.gguf", drop_meta=("tokenizer.chat_template",)),
+                            LoadOptions(threads=1, context_length=128))
+    try:
+        session = new_session(store, base)
+        session.add_user_message("Hello")  # the store-only steps need no chat format
+        for chat_only in (session.answer, session.context_tokens, session.plan):
+            with pytest.raises(NoChatFormatError, match="answering a conversation needs a chat format.*base model"):
+                chat_only()
+        assert [m.role for m in store.messages(session.conversation_id)] == ["user"]
+    finally:
+        base.close()
