@@ -67,3 +67,8 @@ class TextEncodingError(TokenizerError):
     def __init__(self, message: str, position: int):
         super().__init__(message)
         self.position = position
+
+
+class LlamaCppUnavailableError(BitNetError):
+    """An ordinary (not ternary) GGUF model needs llama.cpp, and llama-cpp-python is not installed or
+    cannot be loaded; the message says how to install it."""

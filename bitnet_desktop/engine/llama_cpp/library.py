@@ -1,0 +1,93 @@
+"""llama-cpp-python, imported on first use, with llama.cpp's own logging kept off the terminal.
+
+llama-cpp-python is an optional extra (`pip install "bitnet-desktop[llama]"`): without it, or with a
+build whose shared library does not load, `llama_cpp_library()` raises LlamaCppUnavailableError with
+the install hint. Everything llama.cpp and ggml log goes to `LOG` instead of stderr (they print
+hundreds of lines per load); its recent warnings and errors are quoted in our own error messages
+(a file llama.cpp refuses is explained only in its log).
+"""
+from __future__ import annotations
+
+import collections
+import threading
+from types import ModuleType
+
+from ..errors import LlamaCppUnavailableError
+
+INSTALL_HINT = 'pip install "bitnet-desktop[llama]"'
+# ggml_log_level: 3 WARN, 4 ERROR, 5 CONT (continues the previous message).
+_WARN, _ERROR, _CONT = 3, 4, 5
+
+
+class LlamaCppLog:
+    """The recent warnings and errors llama.cpp logged (filled from its threads; read after a failure)."""
+
+    def __init__(self, keep: int = 20):
+        self._lines: collections.deque[str] = collections.deque(maxlen=keep)
+        self._keeping = False
+
+    def record(self, level: int, text: bytes) -> None:
+        if level == _CONT:
+            if self._keeping and self._lines:
+                self._lines[-1] += text.decode("utf-8", "replace")
+            return
+        self._keeping = level in (_WARN, _ERROR)
+        if self._keeping:
+            self._lines.append(text.decode("utf-8", "replace"))
+
+    def clear(self) -> None:
+        """Forget what was recorded, e.g. before a call whose failure `recent()` should explain."""
+        self._lines.clear()
+
+    def recent(self) -> str:
+        """The warnings and errors recorded since `clear()`, one after the other, for an error message."""
+        return " | ".join(line.strip() for line in list(self._lines) if line.strip())
+
+LOG = LlamaCppLog()
+_lock = threading.Lock()
+_library: ModuleType | None = None
+_log_callback = None  # the ctypes callback must live as long as llama.cpp may call it
+
+
+def llama_cpp_library() -> ModuleType:
+    """The `llama_cpp` module, its backend initialised and its logging routed to LOG."""
+    global _library, _log_callback
+    with _lock:
+        if _library is not None:
+            return _library
+        try:
+            import llama_cpp
+        except ImportError as error:
+            raise LlamaCppUnavailableError(
+                "this model is an ordinary (not ternary) GGUF file, which runs on llama.cpp, and "
+                f"llama-cpp-python is not installed ({error}); enable it with: {INSTALL_HINT}") from error
+        except (OSError, RuntimeError) as error:  # installed, but its shared library does not load
+            raise LlamaCppUnavailableError(
+                f"this model runs on llama.cpp, but llama-cpp-python's library does not load ({error}); "
+                f"reinstall it with: {INSTALL_HINT}") from error
+
+        @llama_cpp.llama_log_callback
+        def log_to_memory(level, text, _user_data):
+            LOG.record(level, text)
+
+        llama_cpp.llama_log_set(log_to_memory, None)
+        _log_callback = log_to_memory
+        llama_cpp.llama_backend_init()
+        _library = llama_cpp
+        return llama_cpp
+
+
+def repacked_weights_are_safe() -> bool:
+    """Whether llama.cpp may repack weights into its extra CPU buffer types (AMX, the x86 / ARM
+    repacked layouts). Not on a CPU that reports AMX: there llama.cpp puts Q8_0 / Q4 weights in its
+    AMX buffer, and on a Xeon VM whose CPUID and kernel both offer AMX its first matmul still died
+    with SIGILL, which would end the whole app. Without AMX the repacked layouts use only the
+    instructions ggml checked, and they speed up Q4_0 / Q4_K / IQ4_NL models."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return "amx_tile" not in line.split()
+    except OSError:
+        pass  # not Linux: no AMX report to go by; llama.cpp's own checks decide
+    return True
