@@ -12,7 +12,8 @@ def native_config(m: SyntheticModel, head: str = "f16", max_context: int = 64,
         n_layers=m.n_layers, d_model=m.d_model, n_heads=m.n_heads, n_kv_heads=m.n_kv_heads,
         head_dim=m.head_dim, d_ffn=m.d_ffn, vocab=m.vocab, rope_theta=m.rope_theta,
         rms_eps=m.rms_eps, activation=m.activation, max_context=max_context,
-        max_batch=max_batch, head=head)
+        max_batch=max_batch, head=head, rope_style=m.rope_style, sub_norms=m.sub_norms,
+        rope_freqs=None if m.rope_freqs is None else tuple(float(v) for v in m.rope_freqs))
 
 
 def build(m: SyntheticModel, ctx: KernelContext, **config) -> NativeModel:

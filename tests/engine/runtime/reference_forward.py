@@ -1,6 +1,11 @@
 """Independent NumPy reference of the BitNet b1.58 forward pass, written from BITNET_SPEC 1.3-1.5
 and A.2-A.4 (not from the C code), plus the random synthetic models the tests run it on.
 
+The LLaMA graph of arch `llama` (docs/architectures.md) is the same pass without the two sub-norms
+(the attention output and the gated product are quantized as they are), with RoPE rotating
+adjacent pairs (2i, 2i+1) as llama.cpp's "normal" mode does, each pair's angle divided by its
+`rope_freqs` factor when the model has them (ggml: theta / freq_factor[i]).
+
 Precision choices (the spec's, and the ones the native model documents in bitnet.h):
 * f32 exactly where the spec pins f32 arithmetic: RMSNorm (sum of f32 squares in double, mean
   cast to f32, 1/sqrt in f32, x*scale then *gain), the BitLinear epilogue (A.4), RoPE, ReLU²,
@@ -134,6 +139,13 @@ class SyntheticModel:
     token_embd: np.ndarray  # uint16 f16 bits [vocab, d]
     output: np.ndarray | None
     output_norm: np.ndarray
+    rope_style: str = "neox"       # "neox" pairs (i, i + hd/2); "normal" pairs (2i, 2i + 1)
+    sub_norms: bool = True         # False: the LLaMA graph (no attn/ffn sub-norms)
+    rope_freqs: np.ndarray | None = None  # f32 [hd/2] angle divisors, or None
+
+    @property
+    def norm_names(self) -> tuple:
+        return NORMS if self.sub_norms else ("attn_norm", "ffn_norm")
 
     @property
     def head_dim(self) -> int:
@@ -148,7 +160,7 @@ class SyntheticModel:
         """Layer mappings for NativeModel: ternary entries as (bytes, scale)."""
         out = []
         for layer in self.layers:
-            entry = {n: layer[n] for n in NORMS}
+            entry = {n: layer[n] for n in self.norm_names}
             for n in TERNARY:
                 entry[n] = (layer[n], layer.get(n + ".scale", 1.0))
             out.append(entry)
@@ -157,22 +169,29 @@ class SyntheticModel:
 
 def make_model(seed: int, *, n_layers=2, d_model=128, n_heads=4, n_kv_heads=2, d_ffn=256,
                vocab=300, activation="relu2", tied=True, scales=False, rope_theta=10000.0,
-               rms_eps=1e-5) -> SyntheticModel:
+               rms_eps=1e-5, llama=False, rope_freqs=False) -> SyntheticModel:
     """Random ternary weights (each of -1, 0, 1 with probability 1/3), alpha in [0.05, 0.2],
     gains in [0.5, 1.5], f16 embeddings ~ N(0, 0.05²) — magnitudes that keep attention scores
-    and activations of order one, like a trained model's."""
+    and activations of order one, like a trained model's.
+
+    llama=True: the LLaMA graph (SiLU, no sub-norms, normal RoPE). Without sub-norms the
+    attention output and the gated product enter their BitLinear unnormalised, so alphas are
+    drawn in [0.02, 0.08] instead, keeping the residual stream of order one. rope_freqs=True adds
+    freq factors in [1, 8] (Llama-3.1's long-context scaling divides low frequencies by up to 8)."""
     rng = np.random.default_rng(seed)
     hd = d_model // n_heads
-    m = SyntheticModel(n_layers, d_model, n_heads, n_kv_heads, d_ffn, vocab, activation,
-                       rope_theta, rms_eps, [], None, None, None)
+    m = SyntheticModel(n_layers, d_model, n_heads, n_kv_heads, d_ffn, vocab, "silu" if llama else activation,
+                       rope_theta, rms_eps, [], None, None, None,
+                       rope_style="normal" if llama else "neox", sub_norms=not llama)
+    alpha_range = (0.02, 0.08) if llama else (0.05, 0.2)
     for _ in range(n_layers):
         layer = {}
-        for n in NORMS:
+        for n in m.norm_names:
             size = d_ffn if n == "ffn_sub_norm" else d_model
             layer[n] = rng.uniform(0.5, 1.5, size).astype(F32)
         for n, (rows, cols) in m.shapes().items():
             t = rng.integers(-1, 2, (rows, cols)).astype(np.int8)
-            layer[n] = i2s_encode(t, float(rng.uniform(0.05, 0.2)))
+            layer[n] = i2s_encode(t, float(rng.uniform(*alpha_range)))
             if scales:
                 layer[n + ".scale"] = float(F32(rng.uniform(0.5, 2.0)))
         m.layers.append(layer)
@@ -181,7 +200,34 @@ def make_model(seed: int, *, n_layers=2, d_model=128, n_heads=4, n_kv_heads=2, d
     if not tied:
         m.output = (rng.standard_normal((vocab, d_model)) * 0.05).astype(np.float16).view(np.uint16)
     m.output_norm = rng.uniform(0.5, 1.5, d_model).astype(F32)
+    if rope_freqs:
+        m.rope_freqs = rng.uniform(1.0, 8.0, hd // 2).astype(F32)
     return m
+
+
+def hf_permute(w: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's convert_hf_to_gguf `permute` of a Hugging Face Q or K weight [n_head*hd, d]:
+    reshape(n_head, 2, hd/2, d).swapaxes(1, 2), so that HF's rotate-half pairs (i, i + hd/2)
+    become adjacent rows (2i, 2i + 1) of each head."""
+    rows, cols = w.shape
+    return w.reshape(n_head, 2, rows // n_head // 2, cols).swapaxes(1, 2).reshape(rows, cols)
+
+
+def permuted_for_llama_cpp(hf: SyntheticModel) -> SyntheticModel:
+    """The model as bitnet.cpp's LlamaModel converter writes `hf` (a Hugging Face-layout model,
+    NeoX RoPE): Q rows permuted over n_heads, K rows over n_kv_heads, and normal RoPE."""
+    from dataclasses import replace
+    layers = []
+    for layer in hf.layers:
+        entry = dict(layer)
+        for name, heads in (("attn_q", hf.n_heads), ("attn_k", hf.n_kv_heads)):
+            rows, cols = hf.shapes()[name]
+            t, alpha = i2s_decode(layer[name], rows, cols)
+            entry[name] = i2s_encode(hf_permute(t, heads), float(alpha))
+        layers.append(entry)
+    out = replace(hf, layers=layers, rope_style="normal")
+    out.__dict__.pop("_decoded_layers", None)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,13 +257,14 @@ def bitlinear(r: Rounding, site, x: np.ndarray, weights: list) -> list:
     return out
 
 
-def rope_angles(pos: int, head_dim: int, theta: float) -> tuple[np.ndarray, np.ndarray]:
-    """Spec 1.3: theta_0 = pos, theta_{i+1} = theta_i * beta (f32), beta = theta^(-2/head_dim)."""
+def rope_angles(pos: int, head_dim: int, theta: float, freqs=None) -> tuple[np.ndarray, np.ndarray]:
+    """Spec 1.3: theta_0 = pos, theta_{i+1} = theta_i * beta (f32), beta = theta^(-2/head_dim);
+    pair i's angle is theta_i / freqs[i] (f32) when freq factors are given."""
     beta = F32(np.float64(F32(theta)) ** np.float64(F32(-2.0) / F32(head_dim)))
     angles = np.empty(head_dim // 2, F32)
     a = F32(pos)
     for i in range(head_dim // 2):
-        angles[i] = a
+        angles[i] = a if freqs is None else F32(a / F32(freqs[i]))
         a = F32(a * beta)
     return np.cos(angles.astype(np.float64)).astype(F32), np.sin(angles.astype(np.float64)).astype(F32)
 
@@ -227,6 +274,15 @@ def rope_neox(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
     half = x.shape[1] // 2
     x0, x1 = x[:, :half], x[:, half:]
     return np.concatenate([x0 * cos - x1 * sin, x0 * sin + x1 * cos], axis=1).astype(F32)
+
+
+def rope_normal(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    """Rotate adjacent pairs (2i, 2i + 1) of each row of x [heads, head_dim], f32."""
+    x0, x1 = x[:, 0::2], x[:, 1::2]
+    out = np.empty_like(x, dtype=F32)
+    out[:, 0::2] = x0 * cos - x1 * sin
+    out[:, 1::2] = x0 * sin + x1 * cos
+    return out
 
 
 def _decoded(model: SyntheticModel) -> list:
@@ -267,7 +323,8 @@ def reference_forward(model: SyntheticModel, tokens, head: str = "f16",
     kcache = [np.zeros((nkv, n, hd)) for _ in layers]             # f16 values (as float64)
     vcache = [np.zeros((nkv, n, hd)) for _ in layers]
     scale = np.float64(F32(1.0) / np.sqrt(F32(hd)))
-    angles = [rope_angles(p, hd, model.rope_theta) for p in range(n)]
+    angles = [rope_angles(p, hd, model.rope_theta, model.rope_freqs) for p in range(n)]
+    rope = rope_normal if model.rope_style == "normal" else rope_neox
     logits = np.empty((n, model.vocab), F32)
     if head == "i8":
         w8, w_scales = np.asarray(head_i8[0], np.int64), np.asarray(head_i8[1], F32)
@@ -277,8 +334,8 @@ def reference_forward(model: SyntheticModel, tokens, head: str = "f16",
         for li, (layer, w) in enumerate(zip(model.layers, layers)):
             a = rms_norm(x, layer["attn_norm"], eps)
             q, k, v = bitlinear(r, (li, "qkv", p), a, [w["attn_q"], w["attn_k"], w["attn_v"]])
-            q = rope_neox(q.reshape(nh, hd), cos, sin)
-            k = rope_neox(k.reshape(nkv, hd), cos, sin)
+            q = rope(q.reshape(nh, hd), cos, sin)
+            k = rope(k.reshape(nkv, hd), cos, sin)
             kcache[li][:, p] = r.f16((li, "k", p), k).reshape(nkv, hd)
             vcache[li][:, p] = r.f16((li, "v", p), v).reshape(nkv, hd)
             q16 = r.f16((li, "q", p), q).reshape(nh, hd).astype(np.float64)
@@ -291,7 +348,9 @@ def reference_forward(model: SyntheticModel, tokens, head: str = "f16",
                 prob = (e / e.sum()).astype(F32)
                 p16 = r.f16((li, "p", p, hq), prob).astype(np.float64)
                 o[hq] = (p16 @ vcache[li][g, : p + 1]).astype(F32)
-            o = rms_norm(o.reshape(-1), layer["attn_sub_norm"], eps)
+            o = o.reshape(-1)
+            if model.sub_norms:
+                o = rms_norm(o, layer["attn_sub_norm"], eps)
             (attn,) = bitlinear(r, (li, "o", p), o, [w["attn_output"]])
             x = x + attn
             b = rms_norm(x, layer["ffn_norm"], eps)
@@ -302,7 +361,8 @@ def reference_forward(model: SyntheticModel, tokens, head: str = "f16",
             else:
                 g64 = gate.astype(np.float64)
                 z = (g64 / (1.0 + np.exp(-g64))).astype(F32) * up
-            z = rms_norm(z, layer["ffn_sub_norm"], eps)
+            if model.sub_norms:
+                z = rms_norm(z, layer["ffn_sub_norm"], eps)
             (down,) = bitlinear(r, (li, "down", p), z, [w["ffn_down"]])
             x = x + down
         y = rms_norm(x, model.output_norm, eps)
