@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..chats.live_answer import LiveAnswer
 from ..chats.records import AnswerStats, Message
 from ..chats.session import AnswerOutcome
+from ..engine.runtime.generation_events import FinishedEvent
 from ..meters.display import ESTIMATE_MARK, format_energy_per_token, format_watt_hours
 from ..meters.energy import watt_hours
 
@@ -12,10 +13,12 @@ TRANSCRIPT_WIDTH = 100
 
 
 class TerminalAnswer(LiveAnswer):
-    """Prints the answer as it arrives; the session calls it on the engine thread."""
+    """Prints the answer (or a continuation) as it arrives, after `label`; the session calls it on
+    the engine thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "assistant> ") -> None:
         super().__init__()
+        self.label = label
         self.started = False
         self._shown = ""
 
@@ -23,7 +26,7 @@ class TerminalAnswer(LiveAnswer):
         super().update(**changes)
         if "message_id" in changes and not self.started:  # the prompt fitted; the answer begins
             self.started = True
-            print("assistant> ", end="", flush=True)
+            print(self.label, end="", flush=True)
         text = changes.get("text", "")
         if changes.get("finished") and text.startswith(self._shown):
             self._show(text[len(self._shown):])  # what the decoder held back until the end
@@ -39,11 +42,15 @@ class TerminalAnswer(LiveAnswer):
 
 
 def stats_line(outcome: AnswerOutcome) -> str:
-    s = outcome.finished.stats
+    return generation_stats_line(outcome.finished, outcome.message.stats)
+
+
+def generation_stats_line(finished: FinishedEvent, stored: AnswerStats | None) -> str:
+    """The stats line of one answer or continuation: speeds from the generation, energy as stored."""
+    s = finished.stats
     line = (f"[{s.processed_prompt_tokens} new prompt tokens ({s.reused_tokens} reused) at "
             f"{s.prompt_tokens_per_second:.1f} tok/s; {s.generated_tokens} tokens at "
             f"{s.generation_tokens_per_second:.1f} tok/s")
-    stored: AnswerStats | None = outcome.message.stats
     if stored is not None and stored.energy_joules is not None:
         mark = "" if (stored.energy_source or "").startswith("measured") else ESTIMATE_MARK
         line += f"; {mark}{format_watt_hours(watt_hours(stored.energy_joules))}"

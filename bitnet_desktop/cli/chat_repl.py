@@ -28,7 +28,7 @@ def err(*parts) -> None:
     print(*parts, file=sys.stderr)
 
 
-def _result(future: Future):
+def result_of(future: Future):
     # A timed wait: an untimed one cannot be interrupted by Ctrl-C on Windows.
     while True:
         try:
@@ -123,10 +123,10 @@ class ChatRepl:
         future = engine.submit(start, cancel, live)
         try:
             try:
-                outcome = _result(future)
+                outcome = result_of(future)
             except KeyboardInterrupt:
                 cancel.cancel()
-                outcome = _result(future)
+                outcome = result_of(future)
         except ContextOverflowError as exc:
             err(f"bitnet-desktop: {exc}")
             if self.session.policy is ContextPolicy.STOP_AND_ASK:

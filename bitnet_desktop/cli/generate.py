@@ -16,7 +16,8 @@ def register(sub) -> None:
     p = sub.add_parser("generate", help="generate text from a prompt")
     add_load_options(p)
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--prompt", help="prompt text (BOS is added as the model's metadata says)")
+    src.add_argument("--prompt", help="prompt text, as written: no chat template, also for a chat model "
+                                      "(BOS is added as the model's metadata says)")
     src.add_argument("--prompt-ids", type=token_ids, metavar="IDS", help="comma-separated token ids, used as given")
     for option, default, meaning in (
             ("--max-tokens", 128, "default 128"),

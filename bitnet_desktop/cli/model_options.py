@@ -25,7 +25,8 @@ def load_model(args, quiet: bool = False) -> BitNetModel:
     model = load_model_file(args.model, options)
     if not quiet:
         m = model.memory
-        print(f"loaded {model.spec.name or model.path} ({model.spec.arch}, {model.spec.n_layers} layers) in "
+        kind = ", base model" if model.is_base_model else ""
+        print(f"loaded {model.spec.name or model.path} ({model.spec.arch}, {model.spec.n_layers} layers{kind}) in "
               f"{model.load_seconds:.2f} s: kernel {model.ctx.kernel}, {model.ctx.threads} threads, "
               f"{model.head} head, context {model.native.max_context}, ~{m.total / 2**20:,.0f} MiB",
               file=sys.stderr)
