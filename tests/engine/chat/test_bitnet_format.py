@@ -6,6 +6,7 @@ import pytest
 
 from bitnet_desktop.engine.chat import BitNetChatFormat, BitNetChatStyle, ChatMessage, chat_format_for_model
 from bitnet_desktop.engine.errors import ChatTemplateError
+from bitnet_desktop.engine.tokenizer import Tokenizer
 
 BOS, EOS, EOT = 128000, 128001, 128009
 COLON, SPACE = ord(":"), ord(" ")  # byte tokens: id == byte value in this vocabulary
@@ -102,3 +103,14 @@ def test_unknown_role_and_malformed_messages_are_chat_template_errors(llama3_tok
         chat_format.render_ids([{"role": "user", "content": None}])
     with pytest.raises(ChatTemplateError, match="not a chat message"):
         chat_format.render_ids(["hello"])
+
+
+def test_a_bitnet_arch_file_without_2b4ts_vocabulary_is_a_base_model(bitnet_metadata):
+    """bitnet.cpp's newest converter labels the 1bitLLM base checkpoints bitnet-b1.58: their vocabulary has
+    no <|eot_id|>, and the placeholder template these archs carry is never used, so they are base models."""
+    tokens = list(bitnet_metadata["tokenizer.ggml.tokens"])
+    tokens[EOT] = "<|reserved_special_token_x|>"
+    metadata = {**bitnet_metadata, "tokenizer.ggml.tokens": tokens}
+    assert chat_format_for_model(metadata, Tokenizer.from_gguf_metadata(metadata)) is None
+    with pytest.raises(ChatTemplateError, match=r"no <\|eot_id\|> token"):
+        BitNetChatFormat(Tokenizer.from_gguf_metadata(metadata))
