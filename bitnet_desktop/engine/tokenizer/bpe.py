@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from bitnet_desktop.engine.errors import TokenizerError
-from bitnet_desktop.engine.tokenizer.byte_level import BYTE_TO_UNICODE, bytes_to_byte_level
+from bitnet_desktop.engine.tokenizer.byte_level import BYTE_TO_UNICODE, byte_level_to_bytes, bytes_to_byte_level
 from bitnet_desktop.engine.tokenizer.merge_table import KEY_BASE, NOT_FOUND, MergeTable
 from bitnet_desktop.engine.tokenizer.token_index import TokenIndex
 from bitnet_desktop.engine.tokenizer.vocabulary import TokenType
@@ -59,6 +59,7 @@ class BytePairEncoder:
         self._ignore_merges = ignore_merges
         self._unknown_id = unknown_id
         self._cache: dict[str, tuple[int, ...]] = {}
+        self._byte_level_cache: dict[str, tuple[int, ...]] = {}  # apart: "Ġ" is a space here, U+0120 there
 
     def _build_symbols(self, tokens: Sequence[str], merges: Sequence[str]) -> tuple[list[int], MergeTable]:
         # A plain dict is ten times faster than the index for the 840k lookups of Llama-3's merges; it is
@@ -85,6 +86,18 @@ class BytePairEncoder:
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[word] = ids
+        return ids
+
+    def encode_byte_level_word(self, word: str) -> tuple[int, ...]:
+        """Token ids for one word already in the byte-level alphabet (a pre-tokenizer cut after ByteLevel,
+        maybe inside a UTF-8 character)."""
+        cached = self._byte_level_cache.get(word)
+        if cached is not None:
+            return cached
+        ids = self._encode_bytes(byte_level_to_bytes(word))
+        if len(self._byte_level_cache) >= _CACHE_LIMIT:
+            self._byte_level_cache.clear()
+        self._byte_level_cache[word] = ids
         return ids
 
     def _encode_bytes(self, data: bytes) -> tuple[int, ...]:

@@ -33,6 +33,7 @@ from bitnet_desktop.engine.tokenizer.bpe import BytePairEncoder
 from bitnet_desktop.engine.tokenizer.byte_level import byte_level_to_bytes
 from bitnet_desktop.engine.tokenizer.incremental_decoder import IncrementalDecoder
 from bitnet_desktop.engine.tokenizer.pretokenizers import PreTokenizer, pre_tokenizer_for
+from bitnet_desktop.engine.tokenizer.split_steps import PieceAlphabet
 from bitnet_desktop.engine.tokenizer.sentencepiece import SPACE_MARK, SentencePieceEncoder, escape_whitespace
 from bitnet_desktop.engine.tokenizer.special_tokens import Fragment, SpecialTokenMatcher
 from bitnet_desktop.engine.tokenizer.vocabulary import TokenType, Vocabulary, VocabularyKind
@@ -72,7 +73,9 @@ class Tokenizer:
 
     @classmethod
     def from_gguf_metadata(cls, metadata: Mapping[str, Any], *, bitnet_cpp_compat: bool = False) -> "Tokenizer":
-        """Build from GGUF key/value metadata. bitnet_cpp_compat: see pretokenizers.pre_tokenizer_for."""
+        """Build from GGUF key/value metadata. bitnet_cpp_compat: see pretokenizers.pre_tokenizer_for. An
+        unknown `tokenizer.ggml.pre` raises TokenizerMetadataError naming the file, the value and the known
+        names."""
         return cls(Vocabulary.from_gguf_metadata(metadata), bitnet_cpp_compat=bitnet_cpp_compat)
 
     # ---- vocabulary facts -------------------------------------------------------------------------------
@@ -146,7 +149,10 @@ class Tokenizer:
 
     def _encode_bpe_text(self, text: str, out: list[int]) -> None:
         assert self._bpe is not None and self.pre_tokenizer is not None
-        encode_word = self._bpe.encode_word
+        if self.pre_tokenizer.alphabet is PieceAlphabet.BYTE_LEVEL:
+            encode_word = self._bpe.encode_byte_level_word
+        else:
+            encode_word = self._bpe.encode_word
         for word in self.pre_tokenizer.split(text):
             out.extend(encode_word(word))
 

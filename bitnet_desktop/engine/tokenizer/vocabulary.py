@@ -17,7 +17,8 @@ Keys read (all under `tokenizer.ggml.` unless noted):
     add_bos_token     bool; missing -> True for SentencePiece, False for BPE (llama.cpp's defaults)
     add_eos_token     bool; missing -> False
     add_space_prefix  bool; SentencePiece only; missing -> True
-    pre               pre-tokenizer name (BPE); missing -> treated as Llama-3 (see pretokenizers.py)
+    pre               pre-tokenizer name (BPE; ignored for SentencePiece, as llama.cpp does); one of
+                      pretokenizers.KNOWN_PRE_TOKENIZER_NAMES, anything else refused; missing -> Llama-3
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ import numpy as np
 
 from bitnet_desktop.engine.errors import TokenizerMetadataError
 from bitnet_desktop.engine.gguf.metadata_access import MetadataAccess
+from bitnet_desktop.engine.tokenizer.pretokenizers import (
+    KNOWN_PRE_TOKENIZER_NAMES,
+    PRE_KEY,
+    unknown_pre_tokenizer_problem,
+)
 from bitnet_desktop.engine.tokenizer.token_index import TokenIndex
 
 # Special token ids read and range-checked; the last three are not used, but a file whose ids are bad is
@@ -118,6 +124,10 @@ class Vocabulary:
             raise meta.fail("tokenizer.ggml.merges", "is missing; a byte-level BPE tokenizer needs it")
         merges = meta.strings("tokenizer.ggml.merges", ())  # the BPE encoder splits each into its pair
 
+        pre_name = meta.string(PRE_KEY, None)
+        if kind is VocabularyKind.BYTE_LEVEL_BPE and pre_name is not None and pre_name not in KNOWN_PRE_TOKENIZER_NAMES:
+            raise meta.fail(PRE_KEY, unknown_pre_tokenizer_problem(pre_name))
+
         ids = {key: meta.integer(f"tokenizer.ggml.{key}", None, minimum=0, maximum=n_tokens - 1, what="a token id")
                for key in SPECIAL_TOKEN_ID_KEYS}
         is_spm = kind is VocabularyKind.SENTENCEPIECE
@@ -135,7 +145,7 @@ class Vocabulary:
             add_bos=meta.flag("tokenizer.ggml.add_bos_token", is_spm),
             add_eos=meta.flag("tokenizer.ggml.add_eos_token", False),
             add_space_prefix=meta.flag("tokenizer.ggml.add_space_prefix", True),
-            pre_tokenizer_name=meta.string("tokenizer.ggml.pre", None),
+            pre_tokenizer_name=pre_name,
             index=index,
         )
 

@@ -1,7 +1,9 @@
 """Builders of test vocabularies for the tokenizer tests, and the independent reference they are checked against.
 
-The reference is Hugging Face `tokenizers` (Rust), configured the way Llama-3's tokenizer.json is:
-BPE(ignore_merges=True) behind Split(Llama-3 regex, "isolated") + ByteLevel(use_regex=False), ByteLevel decoder.
+The reference is Hugging Face `tokenizers` (Rust), configured the way a tokenizer.json is: a BPE model (with
+or without ignore_merges) behind a "pre_tokenizer" given as tokenizer.json JSON (Llama-3's by default: Split(Llama-3
+regex, "isolated") + ByteLevel(use_regex=False)), ByteLevel decoder. The JSON is the same dict our pre-tokenizer is
+built from (pretokenizers.py), loaded by `tokenizers` itself, so each side reads the published form.
 Vocabularies are trained here with `tokenizers` on a small built-in corpus (no network, no model files) and then
 handed to our code as GGUF-style metadata, exactly as a GGUF would carry them.
 """
@@ -12,8 +14,8 @@ import json
 
 import tokenizers
 
-from bitnet_desktop.engine.tokenizer import LLAMA3_PATTERN
 from bitnet_desktop.engine.tokenizer.byte_level import text_to_byte_level
+from bitnet_desktop.engine.tokenizer.pretokenizers import LLAMA3_DEFINITION
 
 TRAINING_CORPUS = [
     "The quick brown fox jumps over the lazy dog. The dog didn't care; it's used to foxes.",
@@ -38,17 +40,26 @@ USER_DEFINED_TOKENS = ["<tool_call>"]
 UNREACHABLE_WORDS = [" extraordinary", " supercalifragilistic", " jalapeño", "Zyzzyva"]
 
 
-def train_byte_level_bpe(vocab_size: int) -> tuple[list[str], list[str]]:
-    """(tokens in id order, merges as "left right") of a byte-level BPE trained on TRAINING_CORPUS."""
-    from tokenizers import Regex, models, pre_tokenizers, trainers
+def with_pre_tokenizer(hf: tokenizers.Tokenizer, definition: dict) -> tokenizers.Tokenizer:
+    """A copy of `hf` whose "pre_tokenizer" is `definition` (tokenizer.json JSON), read by `tokenizers`."""
+    document = json.loads(hf.to_str())
+    document["pre_tokenizer"] = definition
+    return tokenizers.Tokenizer.from_str(json.dumps(document))
 
-    hf = tokenizers.Tokenizer(models.BPE())
-    hf.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(LLAMA3_PATTERN), behavior="isolated", invert=False),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
+
+def hf_pre_tokenizer(definition: dict):
+    """`tokenizers`' own pre-tokenizer for a tokenizer.json "pre_tokenizer" value."""
+    from tokenizers import models
+
+    return with_pre_tokenizer(tokenizers.Tokenizer(models.BPE()), definition).pre_tokenizer
+
+
+def train_byte_level_bpe(vocab_size: int, definition: dict = LLAMA3_DEFINITION) -> tuple[list[str], list[str]]:
+    """(tokens in id order, merges as "left right") of a byte-level BPE trained on TRAINING_CORPUS, its words cut by
+    the pre-tokenizer `definition`."""
+    from tokenizers import models, pre_tokenizers, trainers
+
+    hf = with_pre_tokenizer(tokenizers.Tokenizer(models.BPE()), definition)
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
     )
@@ -88,21 +99,17 @@ def byte_level_metadata(tokens: list[str], merges: list[str], *, with_specials: 
     return metadata
 
 
-def hf_reference_for(metadata: dict, *, ignore_merges: bool = True):
-    """An independent HF `tokenizers` BPE built from the same token list and merges (Llama-3 configuration)."""
-    from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers
+def hf_reference_for(metadata: dict, *, ignore_merges: bool = True, definition: dict = LLAMA3_DEFINITION):
+    """An independent HF `tokenizers` BPE built from the same token list and merges, its pre-tokenizer read from
+    `definition` (Llama-3's tokenizer.json form unless given)."""
+    from tokenizers import AddedToken, decoders, models
 
     tokens = metadata["tokenizer.ggml.tokens"]
     types = metadata["tokenizer.ggml.token_type"]
     vocab = {text: i for i, text in enumerate(tokens) if types[i] == 1}
     merges = [tuple(m.split(" ", 1)) for m in metadata["tokenizer.ggml.merges"]]
-    hf = tokenizers.Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=ignore_merges))
-    hf.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(LLAMA3_PATTERN), behavior="isolated", invert=False),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
+    bpe = tokenizers.Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=ignore_merges))
+    hf = with_pre_tokenizer(bpe, definition)
     hf.decoder = decoders.ByteLevel()
     # add_tokens/add_special_tokens assign ids after the model vocab, in order: the same ids as ours.
     for i, text in enumerate(tokens):
@@ -114,9 +121,9 @@ def hf_reference_for(metadata: dict, *, ignore_merges: bool = True):
     return hf
 
 
-def trained_bpe_metadata_with_unreachable_words() -> dict:
-    """Trained vocabulary + UNREACHABLE_WORDS + specials, as GGUF metadata."""
-    tokens, merges = train_byte_level_bpe(vocab_size=1200)
+def trained_bpe_metadata_with_unreachable_words(definition: dict = LLAMA3_DEFINITION) -> dict:
+    """Vocabulary trained with the pre-tokenizer `definition` + UNREACHABLE_WORDS + specials, as GGUF metadata."""
+    tokens, merges = train_byte_level_bpe(vocab_size=1200, definition=definition)
     extra = [text_to_byte_level(w) for w in UNREACHABLE_WORDS]
     return byte_level_metadata(tokens + [t for t in extra if t not in tokens], merges)
 
