@@ -15,6 +15,11 @@ from types import ModuleType
 from ..errors import LlamaCppUnavailableError
 
 INSTALL_HINT = 'pip install "bitnet-desktop[llama]"'
+UPGRADE_HINT = 'pip install --upgrade "bitnet-desktop[llama]"'
+# The C API this engine calls that older llama-cpp-python releases lack (llama.cpp's memory API).
+REQUIRED_FUNCTIONS = ("llama_model_load_from_file", "llama_init_from_model", "llama_get_memory",
+                      "llama_memory_seq_rm", "llama_memory_seq_pos_max", "llama_vocab_n_tokens",
+                      "llama_set_abort_callback")
 # ggml_log_level: 3 WARN, 4 ERROR, 5 CONT (continues the previous message).
 _WARN, _ERROR, _CONT = 3, 4, 5
 
@@ -65,6 +70,11 @@ def llama_cpp_library() -> ModuleType:
             raise LlamaCppUnavailableError(
                 f"this model runs on llama.cpp, but llama-cpp-python's library does not load ({error}); "
                 f"reinstall it with: {INSTALL_HINT}") from error
+        missing = [name for name in REQUIRED_FUNCTIONS if not hasattr(llama_cpp, name)]
+        if missing:
+            raise LlamaCppUnavailableError(
+                f"llama-cpp-python {getattr(llama_cpp, '__version__', '?')} is too old for this app (it lacks "
+                f"{', '.join(missing)}); upgrade it with: {UPGRADE_HINT}")
 
         @llama_cpp.llama_log_callback
         def log_to_memory(level, text, _user_data):
