@@ -1,5 +1,5 @@
-"""What is done with each hostile file: load it, render a chat, encode and decode text, generate a
-few tokens; and how the outcome is classified."""
+"""What is done with each hostile file: load it, render a chat (a base model: encode the text), encode
+and decode text, generate a few tokens; and how the outcome is classified."""
 from __future__ import annotations
 
 import traceback
@@ -25,7 +25,10 @@ def exercise(path: Path, head: str = "fast", seed: int = 0, max_tokens: int = 3)
     """Raises whatever the engine raises, including an error a generation ended with."""
     model = BitNetModel.load(path, LoadOptions(threads=1, head=head))
     try:
-        ids = model.chat_format.render_ids(MESSAGES)
+        if model.is_base_model:  # no chat format: the text is continued as written
+            ids = model.tokenizer.encode(MESSAGES[-1]["content"])
+        else:
+            ids = model.chat_format.render_ids(MESSAGES)
         text_ids = model.tokenizer.encode("Plain text, wörds and 😀 emoji.")
         model.tokenizer.decode(text_ids)
         ids = ids[-max(1, model.native.max_context - max_tokens - 1):]
