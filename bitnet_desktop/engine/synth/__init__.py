@@ -19,15 +19,22 @@ Shapes (`shapes.SHAPES`; d, ffn, layers, heads, KV heads, head_dim, vocab, ctx):
     tiny-untied  like tiny, with a separate output.weight
     small        512, 1536,  3,  8, 2,  64,   2048, 1024   (GQA 4)
     2b4t        2560, 6912, 30, 20, 5, 128, 128256, 4096   (BitNet-b1.58-2B-4T, BITNET_SPEC 1.1)
-All use rope theta 500000 and RMS eps 1e-5.
+All use rope theta 500000 and RMS eps 1e-5. Arch `llama` shapes (untied F16 output, default arch llama):
+    tiny-llama   256,  512,  2,  4, 2,  64,   1024,  512   (theta 500000, pre llama-bpe, no template)
+    falcon3-1b  2048, 8192, 18,  8, 4, 256, 131072, 8192   (theta 1000042, eps 1e-6, pre falcon3)
+    falcon-e-3b 2304, 9216, 32,  9, 3, 256,  32768, 32768  (theta 100000, pre falcon_e)
+    llama3-8b   4096, 14336, 32, 32, 8, 128, 128256, 8192  (theta 500000, pre llama-bpe, no template)
+Sources are in shapes.py.
 
 Formats and architectures (`fmt`, default `arch`):
     i2_s   -> bitnet-b1.58   bitnet.cpp's file: I2_S weights (alpha in the tail, random bytes 4..31)
     tq2_0  -> bitnet         llama.cpp's file: TQ2_0 weights, every block d = alpha
     tq1_0  -> bitnet         llama.cpp's file: TQ1_0 weights, every block d = alpha
     f16    -> bitnet         alpha*T as F16 (flavour (b) of BITNET_SPEC 5.1)
-`arch` may be `bitnet-b1.58` / `bitnet-25` (ReLU² graph, bitnet.cpp metadata layout) or `bitnet`
-(SiLU graph, llama.cpp layout) with any format. Same seed => same T and alpha in every format
+`arch` may be `bitnet-b1.58` / `bitnet-25` (ReLU² graph, bitnet.cpp metadata layout), `bitnet`
+(SiLU graph, llama.cpp layout) or `llama` (bitnet.cpp's LlamaModel converter: no sub-norms, Q/K rows
+permuted, llama.* keys, the shape's `tokenizer.ggml.pre`, Falcon3's template for falcon shapes) with
+any format. Same seed => same T and alpha in every format
 (alpha = k/1024 in [0.25, 2), exact in f16), same norms and embeddings. With `scales=True`
 the weights are sign-only (alpha 1) and each is followed by an F32 [1] `blk.N.<proj>.scale`
 holding alpha (flavour (a)). Tensor list and order: see `model.py`.

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from bitnet_desktop.engine.synth.metadata import BITNET_CPP_ARCHS, LLAMA_CPP_ARCHS
+from bitnet_desktop.engine.synth.metadata import ARCHS
 from bitnet_desktop.engine.synth.model import EMBEDDING_TYPES, TERNARY_FORMATS, TOKENIZERS, SyntheticModel
 from bitnet_desktop.engine.synth.shapes import SHAPES
 
@@ -28,9 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--arch",
-        choices=list(BITNET_CPP_ARCHS + LLAMA_CPP_ARCHS),
+        choices=list(ARCHS),
         default=None,
-        help="architecture string (default: bitnet-b1.58 for i2_s, bitnet otherwise)",
+        help="architecture string (default: the shape's, e.g. llama for falcon3-1b; else bitnet-b1.58 for "
+        "i2_s, bitnet otherwise)",
     )
     p.add_argument("--seed", type=int, default=0, help="weights seed (default: 0)")
     p.add_argument(

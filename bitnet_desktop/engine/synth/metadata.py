@@ -7,6 +7,9 @@
   `bitnet.*` hyperparameters incl. rope scaling keys, `tokenizer.ggml.pre = "llama-bpe"` and no
   scores for the byte-level BPE vocabulary, or a SentencePiece vocabulary with scores and
   `unknown_token_id`.
+* arch `llama` (Falcon3, Falcon-E, Llama3-8B-1.58): what bitnet.cpp's LlamaModel converter
+  (convert-hf-to-gguf-bitnet.py, through gguf-py's writer) writes: `llama.*` hyperparameters,
+  byte-level BPE with the family's `tokenizer.ggml.pre`, and the chat template of instruct models.
 """
 
 from __future__ import annotations
@@ -22,6 +25,19 @@ Entry = tuple[str, ValueType, Any]
 
 BITNET_CPP_ARCHS = ("bitnet-b1.58", "bitnet-25")
 LLAMA_CPP_ARCHS = ("bitnet",)
+LLAMA_ARCHS = ("llama",)
+
+# Falcon3's chat format (tiiuae/Falcon3-*-Instruct tokenizer_config.json, reduced to its messages):
+# "<|system|>\n…\n<|user|>\n…\n<|assistant|>\n", an answer ending on the EOS token.
+FALCON3_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'system' %}{{ '<|system|>\n' + message['content'] + '\n' }}"
+    "{% elif message['role'] == 'user' %}{{ '<|user|>\n' + message['content'] + '\n' }}"
+    "{% elif message['role'] == 'assistant' %}{{ '<|assistant|>\n' + message['content'] + eos_token + '\n' }}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
+)
+# Instruct models carry a chat template; Llama3-8B-1.58-100B-tokens is a base model and has none.
+CHAT_TEMPLATE_BY_PRE = {"falcon3": FALCON3_TEMPLATE, "falcon_e": FALCON3_TEMPLATE}
 
 # The template utils/convert-ms-to-gguf-bitnet.py hard-codes (the \n are backslash-n in the
 # Jinja source, as in the original).
@@ -126,9 +142,48 @@ def llama_cpp_metadata(arch: str, name: str, shape: SynthShape, fmt: str, vocab:
     return entries
 
 
+def llama_metadata(arch: str, name: str, shape: SynthShape, fmt: str, vocab: SynthVocab) -> list[Entry]:
+    """bitnet.cpp's LlamaModel converter layout (arch llama)."""
+    if vocab.model != "gpt2":
+        raise ValueError("arch 'llama' synthetic files carry a byte-level BPE (gpt2) vocabulary")
+    entries: list[Entry] = [
+        ("general.architecture", V.STRING, arch),
+        ("general.name", V.STRING, name),
+        _u32(f"{arch}.vocab_size", shape.n_vocab),
+        _u32(f"{arch}.context_length", shape.n_ctx),
+        _u32(f"{arch}.embedding_length", shape.n_embd),
+        _u32(f"{arch}.block_count", shape.n_layer),
+        _u32(f"{arch}.feed_forward_length", shape.n_ff),
+        _u32(f"{arch}.rope.dimension_count", shape.head_dim),
+        _u32(f"{arch}.attention.head_count", shape.n_head),
+        _u32(f"{arch}.attention.head_count_kv", shape.n_head_kv),
+        (f"{arch}.rope.freq_base", V.FLOAT32, shape.rope_theta),
+        (f"{arch}.attention.layer_norm_rms_epsilon", V.FLOAT32, shape.rms_eps),
+        _u32("general.file_type", FILE_TYPES[fmt]),
+        ("tokenizer.ggml.model", V.STRING, "gpt2"),
+        ("tokenizer.ggml.pre", V.STRING, shape.pre),
+        ("tokenizer.ggml.tokens", V.ARRAY, GGUFArray(V.STRING, vocab.tokens)),
+        ("tokenizer.ggml.token_type", V.ARRAY, GGUFArray(V.INT32, vocab.token_types)),
+        ("tokenizer.ggml.merges", V.ARRAY, GGUFArray(V.STRING, vocab.merges)),
+        _u32("tokenizer.ggml.bos_token_id", vocab.bos_id),
+        _u32("tokenizer.ggml.eos_token_id", vocab.eos_id),
+        ("tokenizer.ggml.add_bos_token", V.BOOL, True),
+    ]
+    template = CHAT_TEMPLATE_BY_PRE.get(shape.pre)
+    if template is not None:
+        entries.append(("tokenizer.chat_template", V.STRING, template))
+    entries.append(_u32("general.quantization_version", 2))
+    return entries
+
+
+ARCHS = BITNET_CPP_ARCHS + LLAMA_CPP_ARCHS + LLAMA_ARCHS
+
+
 def synthetic_metadata(arch: str, name: str, shape: SynthShape, fmt: str, vocab: SynthVocab) -> list[Entry]:
     if arch in BITNET_CPP_ARCHS:
         return bitnet_cpp_metadata(arch, name, shape, fmt, vocab)
     if arch in LLAMA_CPP_ARCHS:
         return llama_cpp_metadata(arch, name, shape, fmt, vocab)
-    raise ValueError(f"unknown arch {arch!r}; choose from {', '.join(BITNET_CPP_ARCHS + LLAMA_CPP_ARCHS)}")
+    if arch in LLAMA_ARCHS:
+        return llama_metadata(arch, name, shape, fmt, vocab)
+    raise ValueError(f"unknown arch {arch!r}; choose from {', '.join(ARCHS)}")

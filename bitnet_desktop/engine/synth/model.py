@@ -22,6 +22,11 @@ With `scales=True` every ternary weight `blk.i.<proj>.weight` is followed by an 
 `blk.i.<proj>.scale` holding alpha, and the weight itself is stored sign-only (alpha 1): upstream's
 flavour (a) of BITNET_SPEC 5.1.
 
+Arch `llama` (bitnet.cpp's LlamaModel converter): no sub-norms, and attn_q / attn_k stored with
+their rows permuted by llama.cpp's `permute` (per head, reshape(2, hd/2) then swap), so llama.cpp's
+adjacent-pair RoPE computes what the Hugging Face checkpoint's rotate-half RoPE computes. The
+generated values are the Hugging Face layout (`hf_ternary`); `ternary` is what the file stores.
+
 Ternary formats: `i2_s` (alpha in the tail, random tail bytes 4..31), `tq2_0` / `tq1_0` (every
 block's d = alpha), `f16` (alpha·T as F16). Tensor data are produced lazily, one tensor at a time,
 while the file is written.
@@ -46,7 +51,7 @@ from bitnet_desktop.engine.gguf.layout import align_up
 from bitnet_desktop.engine.gguf.types import BF16, F16, F32, I2_S, Q6_K, Q8_0, TQ1_0, TQ2_0, GGMLType
 from bitnet_desktop.engine.gguf.writer import GGUFWriter, PlannedTensor
 from bitnet_desktop.engine.synth import weights
-from bitnet_desktop.engine.synth.metadata import BITNET_CPP_ARCHS, LLAMA_CPP_ARCHS, Entry, synthetic_metadata
+from bitnet_desktop.engine.synth.metadata import ARCHS, LLAMA_ARCHS, LLAMA_CPP_ARCHS, Entry, synthetic_metadata
 from bitnet_desktop.engine.synth.shapes import SynthShape, get_shape
 from bitnet_desktop.engine.synth.vocab import SynthVocab, llama3_vocab, spm_vocab
 
@@ -55,6 +60,14 @@ EMBEDDING_TYPES: dict[str, GGMLType] = {"f16": F16, "f32": F32, "bf16": BF16, "q
 DEFAULT_ARCH = {"i2_s": "bitnet-b1.58", "tq2_0": "bitnet", "tq1_0": "bitnet", "f16": "bitnet"}
 TOKENIZERS = ("gpt2", "llama")
 TERNARY_PROJECTIONS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+
+
+def hf_permute(rows: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's convert_hf_to_gguf `permute` of a Hugging Face Q or K weight [n_head*hd, d]:
+    reshape(n_head, 2, hd/2, d).swapaxes(1, 2), turning each head's rotate-half pairs (i, i + hd/2)
+    into adjacent rows (2i, 2i + 1)."""
+    m, k = rows.shape
+    return rows.reshape(n_head, 2, m // n_head // 2, k).swapaxes(1, 2).reshape(m, k)
 
 
 @dataclass(frozen=True)
@@ -97,9 +110,9 @@ class SyntheticModel:
         if fmt not in TERNARY_FORMATS:
             raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(TERNARY_FORMATS)}")
         self.fmt = fmt
-        self.arch = arch or DEFAULT_ARCH[fmt]
-        if self.arch not in BITNET_CPP_ARCHS + LLAMA_CPP_ARCHS:
-            raise ValueError(f"unknown arch {self.arch!r}; choose from {', '.join(BITNET_CPP_ARCHS + LLAMA_CPP_ARCHS)}")
+        self.arch = arch or self.shape.arch or DEFAULT_ARCH[fmt]
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown arch {self.arch!r}; choose from {', '.join(ARCHS)}")
         embedding_type = embedding_type.lower()
         if embedding_type not in EMBEDDING_TYPES:
             raise ValueError(f"unknown embedding type {embedding_type!r}; choose from {', '.join(EMBEDDING_TYPES)}")
@@ -149,15 +162,18 @@ class SyntheticModel:
                 out.append(TensorSpec(f"blk.{i}.{proj}.scale", (1,), F32, "scale"))
             return out
 
+        sub_norms = self.arch not in LLAMA_ARCHS
         for i in range(s.n_layer):
             specs.append(TensorSpec(f"blk.{i}.attn_norm.weight", (d,), F32, "norm"))
             for proj in ("attn_q", "attn_k", "attn_v", "attn_output"):
                 specs += ternary(i, proj)
-            specs.append(TensorSpec(f"blk.{i}.attn_sub_norm.weight", (d,), F32, "norm"))
+            if sub_norms:
+                specs.append(TensorSpec(f"blk.{i}.attn_sub_norm.weight", (d,), F32, "norm"))
             specs.append(TensorSpec(f"blk.{i}.ffn_norm.weight", (d,), F32, "norm"))
             for proj in ("ffn_gate", "ffn_up", "ffn_down"):
                 specs += ternary(i, proj)
-            specs.append(TensorSpec(f"blk.{i}.ffn_sub_norm.weight", (f,), F32, "norm"))
+            if sub_norms:
+                specs.append(TensorSpec(f"blk.{i}.ffn_sub_norm.weight", (f,), F32, "norm"))
         specs.append(TensorSpec("output_norm.weight", (d,), F32, "norm"))
         if not s.tied:
             specs.append(TensorSpec("output.weight", (d, vocab), emb, "output"))
@@ -166,9 +182,16 @@ class SyntheticModel:
     # -- ground truth -------------------------------------------------------------------------
 
     def ternary(self, name: str) -> tuple[np.ndarray, np.float32]:
-        """(T int8 [M, K], alpha float32) of a ternary weight: the same in every format.
+        """(T int8 [M, K], alpha float32) of a ternary weight as the file stores it: the same in
+        every format (for arch llama, attn_q / attn_k rows permuted, see the module docstring).
 
         Accepts the weight name or the projection name with or without `.weight`."""
+        weight = name if name.endswith(".weight") else name + ".weight"
+        T, alpha = self.hf_ternary(weight)
+        return self._stored_rows(weight, T), alpha
+
+    def hf_ternary(self, name: str) -> tuple[np.ndarray, np.float32]:
+        """(T int8 [M, K], alpha) in the Hugging Face checkpoint's layout (unpermuted Q/K rows)."""
         weight = name if name.endswith(".weight") else name + ".weight"
         spec = self.specs[weight]
         if spec.role != "ternary":
@@ -176,6 +199,16 @@ class SyntheticModel:
         M, K = spec.rows_cols
         T = weights.ternary_codes(self.seed, weight, M, K).view(np.int8) - np.int8(1)
         return T, weights.ternary_alpha(self.seed, weight)
+
+    def _stored_rows(self, weight: str, rows: np.ndarray) -> np.ndarray:
+        """Rows of a ternary weight in file order: bitnet.cpp's LlamaModel converter permutes Q
+        over the query heads and K over the KV heads; every other weight is stored as generated."""
+        if self.arch in LLAMA_ARCHS:
+            if weight.endswith(".attn_q.weight"):
+                return np.ascontiguousarray(hf_permute(rows, self.shape.n_head))
+            if weight.endswith(".attn_k.weight"):
+                return np.ascontiguousarray(hf_permute(rows, self.shape.n_head_kv))
+        return rows
 
     def decoded(self, name: str) -> np.ndarray:
         """float32 values of any tensor as a reader decodes them (PyTorch shape)."""
@@ -198,7 +231,7 @@ class SyntheticModel:
         return self._embedding_bytes(spec, M, K)
 
     def _ternary_bytes(self, spec: TensorSpec, M: int, K: int) -> np.ndarray:
-        codes = weights.ternary_codes(self.seed, spec.name, M, K)
+        codes = self._stored_rows(spec.name, weights.ternary_codes(self.seed, spec.name, M, K))
         alpha = np.float32(1.0) if self.scales else weights.ternary_alpha(self.seed, spec.name)
         if self.fmt == "i2_s":
             return pack_i2s_codes(codes, alpha, weights.i2s_tail_padding(self.seed, spec.name))

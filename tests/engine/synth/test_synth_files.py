@@ -192,7 +192,7 @@ def test_invalid_combinations():
     with pytest.raises(ValueError, match="unknown format"):
         SyntheticModel("tiny", "q4_0")
     with pytest.raises(ValueError, match="unknown arch"):
-        SyntheticModel("tiny", arch="llama")
+        SyntheticModel("tiny", arch="qwen2")
     with pytest.raises(ValueError, match="unknown embedding type"):
         SyntheticModel("tiny", embedding_type="q4_k")
 
