@@ -1,5 +1,8 @@
 """Base models (no chat template, no known chat format) load and generate: `chat_format is None`,
 `is_base_model`, text tokenized as written, and the same stop tokens from the vocabulary as a chat model."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -92,3 +95,16 @@ def test_a_chat_only_operation_on_a_base_model_is_a_clear_error(files):
             require_chat_format(model.chat_format, "answering a conversation")
     finally:
         model.close()
+
+
+def test_a_base_model_session_never_imports_jinja(files):
+    # Jinja costs ~9 MiB resident; a file without a template never needs it.
+    code = ("import sys\n"
+            "from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions\n"
+            "from bitnet_desktop.engine.sampling import SamplingParams\n"
+            f"m = BitNetModel.load({str(files['base'])!r}, LoadOptions(threads=1, context_length=64))\n"
+            "assert m.is_base_model\n"
+            "list(m.generator.generate(m.tokenizer.encode('Hi'), SamplingParams(max_tokens=2)))\n"
+            "assert 'jinja2' not in sys.modules, 'jinja2 was imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
