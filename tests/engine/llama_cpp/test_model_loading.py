@@ -9,9 +9,10 @@ import pytest
 from bitnet_desktop.engine.errors import ModelFormatError
 from bitnet_desktop.engine.gguf import open_gguf
 from bitnet_desktop.engine.llama_cpp import LlamaCppModel
-from bitnet_desktop.engine.runtime.loader import load_model, runs_on_bitnet_engine
+from bitnet_desktop.engine.runtime.loader import load_model
 from bitnet_desktop.engine.runtime.memory import InsufficientMemoryError
 from bitnet_desktop.engine.runtime.model import LoadCancelledError, LoadOptions
+from bitnet_desktop.engine.runtime.model_kind import is_ternary_model
 from bitnet_desktop.engine.synth import write_synthetic_model
 from tests.engine.llama_cpp.ordinary_gguf import write_ordinary_gguf
 
@@ -40,17 +41,18 @@ def test_an_ordinary_file_loads_on_llama_cpp_with_the_facts_callers_read(tmp_pat
 def test_the_engine_is_chosen_from_the_file(tmp_path, ordinary_path):
     bitnet = write_synthetic_model(tmp_path / "bitnet.gguf", shape="tiny", seed=1)
     with open_gguf(bitnet) as g:
-        assert runs_on_bitnet_engine(g)
+        assert is_ternary_model(g)
     with open_gguf(ordinary_path) as g:
-        assert not runs_on_bitnet_engine(g)
+        assert not is_ternary_model(g)
     ternary_llama = write_ordinary_gguf(tmp_path / "llama-tq2_0.gguf", fmt="tq2_0", n_embd=256, n_ff=512)
     with open_gguf(ternary_llama) as g:
-        assert g.metadata["general.architecture"] == "llama" and runs_on_bitnet_engine(g)
-    model = load_model(bitnet, LoadOptions(threads=1))
-    try:
-        assert type(model).__name__ == "BitNetModel"
-    finally:
-        model.close()
+        assert g.metadata["general.architecture"] == "llama" and is_ternary_model(g)
+    for path, arch in ((bitnet, "bitnet-b1.58"), (ternary_llama, "llama")):
+        model = load_model(path, LoadOptions(threads=1))
+        try:
+            assert type(model).__name__ == "BitNetModel" and model.spec.arch == arch
+        finally:
+            model.close()
 
 
 def test_progress_reports_each_stage_in_order(ordinary_path):
