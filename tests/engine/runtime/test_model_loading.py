@@ -5,12 +5,14 @@ import threading
 import numpy as np
 import pytest
 
+from bitnet_desktop.engine.chat import Falcon3ChatFormat
 from bitnet_desktop.engine.errors import ModelFormatError, TokenizerError
-from bitnet_desktop.engine.gguf import ValueType
+from bitnet_desktop.engine.gguf import GGUFArray, ValueType, open_gguf
 from bitnet_desktop.engine.runtime import memory
 from bitnet_desktop.engine.runtime import model as model_module
 from bitnet_desktop.engine.runtime.memory import InsufficientMemoryError
 from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions
+from bitnet_desktop.engine.sampling import SamplingParams
 from bitnet_desktop.engine.tokenizer import Tokenizer
 from tests.engine.runtime.gguf_files import rewrite, synth
 
@@ -144,5 +146,31 @@ def test_the_native_model_is_made_while_the_tokenizer_is_built(tmp_path, monkeyp
     model = BitNetModel.load(synth(tmp_path), LoadOptions(threads=1, context_length=64))
     try:
         assert np.isfinite(model.native.forward(IDS[:3], 0)).all()
+    finally:
+        model.close()
+
+
+def test_a_falcon3_file_without_a_template_loads_with_falcon3s_chat_format(tmp_path):
+    """A Falcon3 vocabulary (pre-tokenizer falcon3 and its role tokens) over a synthetic model's free
+    specials, with <|endoftext|> as EOS and no template: the built-in Falcon3 format, and its stop token."""
+    src = synth(tmp_path, shape="tiny", arch="bitnet", fmt="tq2_0", seed=3)
+    with open_gguf(src) as g:
+        tokens = list(g.metadata["tokenizer.ggml.tokens"])
+    first_free = len(tokens) - 240       # <|reserved_special_token_N|> of the Llama-3 specials
+    names = ["<|system|>", "<|user|>", "<|assistant|>", "<|endoftext|>"]
+    assert all(t.startswith("<|reserved_special_token_") for t in tokens[first_free:first_free + 4])
+    tokens[first_free:first_free + 4] = names
+    path = rewrite(src, tmp_path / "falcon3.gguf", drop_meta=("tokenizer.chat_template",), meta={
+        "tokenizer.ggml.tokens": (ValueType.ARRAY, GGUFArray(ValueType.STRING, tokens)),
+        "tokenizer.ggml.pre": (ValueType.STRING, "falcon3"),
+        "tokenizer.ggml.eos_token_id": (ValueType.UINT32, first_free + 3)})
+    model = BitNetModel.load(path, LoadOptions(threads=1, context_length=64))
+    try:
+        assert isinstance(model.chat_format, Falcon3ChatFormat) and not model.is_base_model
+        assert first_free + 3 in model.generator.stop_token_ids
+        ids = model.chat_format.render_ids([{"role": "user", "content": "Hi"}])
+        assert ids[-2:] == [first_free + 2, model.tokenizer.token_id("Ċ")]   # "<|assistant|>", "\n"
+        events = list(model.generator.generate(ids, SamplingParams(temperature=0, max_tokens=3)))
+        assert events[-1].reason in ("max_tokens", "eos")
     finally:
         model.close()
