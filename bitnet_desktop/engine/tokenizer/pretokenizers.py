@@ -11,7 +11,7 @@ from the same JSON and require identical ids.
     falcon3, falcon_e                       Punctuation(Contiguous) > ByteLevel(GPT-2 regex)      no
                                               > Digits(individual_digits)
     default                                 llama.cpp's four regexes, each cutting the pieces     no
-                                              of the one before (Isolated)
+                                              of the one before (Split, Isolated) > ByteLevel(no regex)
     (key missing)                           Llama-3; llama.cpp's default when bitnet_cpp_compat
 
 Any other value is refused with a TokenizerMetadataError that names it and lists these: a wrong split gives
@@ -110,8 +110,9 @@ FALCON_DEFINITION: dict[str, Any] = {
 LLAMA_CPP_DEFAULT_DEFINITION: dict[str, Any] = {
     "type": "Sequence",
     "pretokenizers": [
-        {"type": "Split", "pattern": {"Regex": p}, "behavior": "Isolated", "invert": False}
-        for p in LLAMA_CPP_DEFAULT_PATTERNS
+        *({"type": "Split", "pattern": {"Regex": p}, "behavior": "Isolated", "invert": False}
+          for p in LLAMA_CPP_DEFAULT_PATTERNS),
+        {"type": "ByteLevel", **_NO_PREFIX_SPACE, "use_regex": False},
     ],
 }
 
