@@ -43,6 +43,11 @@ class ContinuationOutcome:
     save_error: StoreError | None = None  # a save while writing failed; the final save succeeded
 
 
+def new_title(title: str, text: str) -> str | None:
+    """A document still under the default title is named after its first words once it has some."""
+    return title_from(text) if title == DEFAULT_DOCUMENT_TITLE and text.strip() else None
+
+
 def max_context(model) -> int:
     """Positions the loaded model's context holds (the native model's, or an engine's own)."""
     native = getattr(model, "native", None)
@@ -104,7 +109,7 @@ class CompletionSession:
         start = document.text
         window = prompt_window(self.model, start, params)
         self.documents.update_document(self.document_id, model=str(self.model.path),
-                                       title=self._title(document))
+                                       title=new_title(document.title, start))
         live.update(message_id=self.document_id, text="", prompt_total=len(window.ids),
                     context_used=len(window.ids), finished=False)
         reading = self.energy.start() if self.energy is not None else None
@@ -138,13 +143,6 @@ class CompletionSession:
                     time_to_first_token=s.time_to_first_token or None)
         return ContinuationOutcome(self.documents.document(self.document_id), finished, window,
                                    self._stats(finished, reading), save_error)
-
-    @staticmethod
-    def _title(document: CompletionDocument) -> str | None:
-        """A document still under the default title is named after its first words."""
-        if document.title == DEFAULT_DOCUMENT_TITLE and document.text.strip():
-            return title_from(document.text)
-        return None
 
     def _save_partial(self, text: str) -> StoreError | None:
         try:

@@ -133,6 +133,8 @@ class ChatPage(QWidget):
             reason = "Loading the model…"
         elif self.engine.info is None:
             reason = "Open a model to chat (Open model… above, or the Models tab)."
+        elif self.engine.info.base_model:
+            reason = "This is a base model: it has no chat template, so it continues text instead of chatting."
         else:
             reason = None
         self.composer.set_state(generating=self.generating, blocked_reason=reason)

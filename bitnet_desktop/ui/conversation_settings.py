@@ -41,9 +41,11 @@ def _double_spin(low: float, high: float, step: float, decimals: int) -> QDouble
 
 class ConversationSettingsDialog(QDialog):
     def __init__(self, system_prompt: str, sampling: dict, presets: list[Preset],
-                 parent: QWidget | None = None, *, default_sampling: dict | None = None):
+                 parent: QWidget | None = None, *, default_sampling: dict | None = None,
+                 title: str = "Conversation settings", with_system_prompt: bool = True):
+        """with_system_prompt=False: sampling only (a completion document has no system prompt)."""
         super().__init__(parent)
-        self.setWindowTitle("Conversation settings")
+        self.setWindowTitle(title)
         self._presets = [copy.deepcopy(p) for p in presets]
         # What "Reset to defaults" restores: SamplingParams' defaults under the app's own.
         self._defaults = {**sampling_to_dict(SamplingParams()), **self._usable(default_sampling)}
@@ -99,6 +101,7 @@ class ConversationSettingsDialog(QDialog):
         form.addRow("Repetition penalty:", self.repetition_penalty_spin)
         form.addRow("Max tokens:", self.max_tokens_spin)
         form.addRow("Seed:", seed_row)
+        form.setRowVisible(self.system_prompt_edit, with_system_prompt)
 
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from ..chats.completion import max_context
 from ..engine.native.kernels import KERNEL_ENV_VAR
 from ..engine.runtime.loader import load_model
 from ..engine.runtime.model import BitNetModel, LoadOptions
@@ -26,12 +27,17 @@ class ModelInfo:
     kernel: str
     kernel_why: str
     threads: int
-    head: str            # "fast" | "exact"
+    head: str            # "fast" | "exact" (ours); another engine's own word (llama.cpp: "file")
     context_size: int
     memory_bytes: int    # the loader's estimate of what the loaded model holds
     allocated_bytes: int  # what the native model allocated (KV cache, scratch, head copy)
     load_seconds: float
-    chat_format: str
+    chat_format: str     # the chat format's name; "none" for a base model
+    engine: str = "bitnet"   # which engine runs it: ours, or another behind the same interface (llama.cpp)
+    base_model: bool = False  # no chat format: the window opens it in the text-completion view
+
+
+HEAD_NAMES = {"i8": "fast", "f16": "exact"}   # our engine's head modes as the settings name them
 
 
 def kernel_reason(requested: str | None, chosen: str) -> str:
@@ -43,13 +49,25 @@ def kernel_reason(requested: str | None, chosen: str) -> str:
 
 
 def describe(model: BitNetModel, options: LoadOptions) -> ModelInfo:
+    """The summary of a loaded model, read on the engine thread. Only what every engine's model
+    offers is required (path, spec, chat_format, memory, load_seconds, and the context size of
+    `native.max_context`); the kernel context, head mode and native allocation are ours and are
+    read when present, so a model run by another engine (its `engine_name`) is described too."""
+    engine = getattr(model, "engine_name", "bitnet")
+    spec, ctx, native = model.spec, getattr(model, "ctx", None), getattr(model, "native", None)
+    kernel = getattr(ctx, "kernel", None)
+    chat_format = model.chat_format
     return ModelInfo(
-        path=str(model.path), name=model.spec.name or os.path.basename(str(model.path)), arch=model.spec.arch,
-        layers=model.spec.n_layers, kernel=model.ctx.kernel, kernel_why=kernel_reason(options.kernel, model.ctx.kernel),
-        threads=model.ctx.threads, head="fast" if model.head == "i8" else "exact",
-        context_size=model.native.max_context, memory_bytes=model.memory.total,
-        allocated_bytes=model.native.allocated_bytes, load_seconds=model.load_seconds,
-        chat_format=getattr(model.chat_format, "name", type(model.chat_format).__name__))
+        path=str(model.path), name=getattr(spec, "name", None) or os.path.basename(str(model.path)),
+        arch=getattr(spec, "arch", "?"), layers=getattr(spec, "n_layers", 0),
+        kernel=kernel or engine,
+        kernel_why=kernel_reason(options.kernel, kernel) if engine == "bitnet" and kernel else f"run by {engine}",
+        threads=getattr(ctx, "threads", None) or options.threads or 0,
+        head=HEAD_NAMES.get(getattr(model, "head", None), getattr(model, "head", None) or "n/a"),
+        context_size=max_context(model), memory_bytes=model.memory.total,
+        allocated_bytes=getattr(native, "allocated_bytes", 0), load_seconds=model.load_seconds,
+        chat_format="none" if chat_format is None else getattr(chat_format, "name", type(chat_format).__name__),
+        engine=engine, base_model=bool(getattr(model, "is_base_model", chat_format is None)))
 
 
 class EngineController(QObject):

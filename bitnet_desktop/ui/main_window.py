@@ -1,6 +1,9 @@
 """The main window: Chat, Models, Benchmark and Settings places; menus; the window's size,
 splitter and open conversation restored on start and saved on close; a clean shutdown that
-stops an answer (keeping what was written) before the model is closed."""
+stops an answer (keeping what was written) before the model is closed.
+
+The first place shows the chat, or, while a base model (no chat template) is loaded, the
+text-completion view in its stead; loading a chat model brings the chat back."""
 from __future__ import annotations
 
 import base64
@@ -8,12 +11,13 @@ import os
 
 from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QTabWidget, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QStackedWidget, QTabWidget, QWidget
 
 from ..app_settings import AppSettings
 from ..chats.store import ConversationStore
 from .chat_page import ChatPage
-from .engine_controller import EngineController
+from .completion_page import CompletionPage
+from .engine_controller import EngineController, ModelInfo
 from .models_panel import ModelsPanel
 from .places import SettingsPage, SystemPage
 from .settings_dialog import AppSettingsDialog
@@ -34,17 +38,23 @@ class MainWindow(QMainWindow):
         self.tasks = TaskManager(self)
         self.engine = EngineController(self.tasks, self)
         self.chat = ChatPage(store, self.tasks, self.engine, settings, self)
+        self.completion = CompletionPage(store, self.tasks, self.engine, settings, self)
+        self.writing = QStackedWidget(self)   # the chat, or the completion view for a base model
+        self.writing.addWidget(self.chat)
+        self.writing.addWidget(self.completion)
         self.models = ModelsPanel(settings, self.tasks, self.engine, self)
         self.system = SystemPage(check.facts, check.library_problem, self)
         self.settings_page = SettingsPage(settings, self)
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.chat, "Chat")
+        self.tabs.addTab(self.writing, "Chat")
         self.tabs.addTab(self.models, "Models")
         self.tabs.addTab(self.system, "Benchmark")
         self.tabs.addTab(self.settings_page, "Settings")
         self.setCentralWidget(self.tabs)
         self._build_menus()
         self.chat.open_model_requested.connect(self.choose_model_file)
+        self.completion.open_model_requested.connect(self.choose_model_file)
+        self.engine.model_loaded.connect(self._on_engine_model_loaded)
         self.models.open_file_requested.connect(self.choose_model_file)
         self.models.model_chosen.connect(self.load_model)
         self.chat.first_run.download_requested.connect(self._on_first_run_download_requested)
@@ -69,7 +79,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open model file…", self.choose_model_file, QKeySequence.StandardKey.Open)
         self.recent_menu = file_menu.addMenu("Open &recent model")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self._action(file_menu, "&New chat", self.chat.new_conversation, QKeySequence.StandardKey.New)
+        self._action(file_menu, "&New chat or document", self._new_writing, QKeySequence.StandardKey.New)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit_menu = self.menuBar().addMenu("&Settings")
@@ -105,6 +115,8 @@ class MainWindow(QMainWindow):
             self.chat.show_error(f"Models cannot be loaded: {self.check.library_problem}")
             return
         self.chat.stop()
+        self.completion.stop()
+        self.completion.save_now()
         self.settings.add_recent_model(path)
         self.settings.last_model = path
         self._save_settings()
@@ -114,7 +126,23 @@ class MainWindow(QMainWindow):
             options = type(options)(**{**options.__dict__, "kernel": "ref"})
         self.engine.load(path, options)
         self.chat.model_bar.show_loading("queued", 0.0)
-        self.tabs.setCurrentWidget(self.chat)
+        self.completion.model_bar.show_loading("queued", 0.0)
+        self.tabs.setCurrentWidget(self.writing)
+
+    @property
+    def showing_completion(self) -> bool:
+        return self.writing.currentWidget() is self.completion
+
+    def _on_engine_model_loaded(self, info: ModelInfo) -> None:
+        page = self.completion if info.base_model else self.chat
+        self.writing.setCurrentWidget(page)
+        self.tabs.setTabText(self.tabs.indexOf(self.writing), "Completion" if info.base_model else "Chat")
+
+    def _new_writing(self) -> None:
+        if self.showing_completion:
+            self.completion.new_document()
+        else:
+            self.chat.new_conversation()
 
     def _on_first_run_download_requested(self) -> None:
         self.models.download_first_run_model()
@@ -171,7 +199,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.chat.stop()
+        self.completion.stop()
         self.chat.wait_for_answer()
+        self.completion.wait_for_continuation()
+        self.completion.save_now()
         self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode()
         self.settings.splitter_state = base64.b64encode(bytes(self.chat.splitter.saveState())).decode()
         self.settings.open_conversation = self.chat.conversation_id

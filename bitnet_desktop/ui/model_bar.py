@@ -1,5 +1,6 @@
-"""The strip above the chat: which model is loaded, on which kernel (and why), threads and head
-mode; loading progress with Cancel; Open and Unload."""
+"""The strip above the chat (and the completion view): which model is loaded, on which kernel (and
+why) or which engine, threads and head mode, and whether it is a base model; loading progress with
+Cancel; Open and Unload."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
@@ -48,12 +49,19 @@ class ModelBar(QWidget):
 
     def show_loaded(self, info: ModelInfo) -> None:
         threads = f"{info.threads} thread{'s' if info.threads != 1 else ''}"
-        self.label.setText(
-            f"<b>{_escape(info.name)}</b> · kernel <b>{info.kernel}</b> ({info.kernel_why}) · {threads} · {info.head} head · "
-            f"context {info.context_size:,} · ~{format_bytes(info.memory_bytes)}")
+        if info.engine == "bitnet":
+            runs_on = f"kernel <b>{info.kernel}</b> ({info.kernel_why}) · {threads} · {info.head} head"
+        else:
+            runs_on = f"engine <b>{_escape(info.engine)}</b> · {threads}"
+        kind = " · <b>base model: text completion</b>" if info.base_model else ""
+        self.label.setText(f"<b>{_escape(info.name)}</b>{kind} · {runs_on} · "
+                           f"context {info.context_size:,} · ~{format_bytes(info.memory_bytes)}")
         self.label.setToolTip(
             f"{info.path}\n{info.arch}, {info.layers} layers, chat format {info.chat_format}\n"
-            f"kernel {info.kernel}: {info.kernel_why}\nloaded in {info.load_seconds:.2f} s")
+            + ("A base model: it has no chat template, so it continues the text you write.\n"
+               if info.base_model else "")
+            + (f"kernel {info.kernel}: {info.kernel_why}\n" if info.engine == "bitnet" else f"run by {info.engine}\n")
+            + f"loaded in {info.load_seconds:.2f} s")
         self._idle()
         self.unload_button.show()
 

@@ -27,7 +27,8 @@ def test_one_click_downloads_installs_and_loads_the_first_run_model(hub, test_ca
         qtbot.waitUntil(lambda: "/s" in row.state.text(), timeout=30_000)
     [model] = ModelLibrary.open().list()
     assert loaded.args[0].path == str(model.path) and model.catalog_id == "tiny-chat"
-    assert h.window.tabs.currentWidget() is h.chat and h.chat.stack.currentWidget() is h.chat.view
+    assert h.window.tabs.currentWidget() is h.window.writing and h.window.writing.currentWidget() is h.chat
+    assert h.chat.stack.currentWidget() is h.chat.view
     assert h.chat.composer.can_send
     assert h.window.settings.last_model == str(model.path)
     assert not panel.downloads.timer.isActive()

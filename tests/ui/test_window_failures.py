@@ -1,6 +1,6 @@
 """Bad input and failures in the window, each with a specific message and nothing lost: broken,
-oversized, deleted and non-chat model files, a full disk, damaged or newer databases, closing
-or switching model mid-answer, a missing kernel library or kernel."""
+oversized and deleted model files, a chat template that does not compile, a full disk, damaged or
+newer databases, closing or switching model mid-answer, a missing kernel library or kernel."""
 import os
 import sqlite3
 from collections import namedtuple
@@ -61,18 +61,20 @@ def test_a_model_larger_than_free_memory_is_refused_with_the_numbers(harness, mo
     assert "MiB" in message and "available" in message
 
 
-def without_chat_template(src, dst):
+def with_chat_template(src, dst, template):
     with open_gguf(src) as g:
-        metadata = [(k, v.type, v.value) for k, v in g.fields.items() if k != "tokenizer.chat_template"]
+        metadata = [(k, v.type, template if k == "tokenizer.chat_template" else v.value) for k, v in g.fields.items()]
         tensors = [(name, t.ne, t.type, bytes(t.data)) for name, t in g.tensors.items()]
     return write_gguf(dst, metadata, tensors)
 
 
-def test_a_model_without_a_chat_format_is_refused_for_chat(harness, qtbot, tmp_path):
+def test_a_model_whose_chat_template_does_not_compile_is_refused_for_chat(harness, qtbot, tmp_path):
+    """A file without a template is a base model (test_completion_window.py); a broken one is refused."""
     chat = synth(tmp_path, "chat.gguf", shape="tiny", arch="bitnet", fmt="tq2_0", seed=3)
-    base = without_chat_template(chat, tmp_path / "base.gguf")
-    message = load_fails(harness(), qtbot, base)
-    assert "cannot be used for chat" in message and "Traceback" not in message
+    broken = with_chat_template(chat, tmp_path / "broken-template.gguf", "{% for message in messages %}{{ message")
+    message = load_fails(harness(), qtbot, broken)
+    assert "cannot be used for chat" in message and "tokenizer.chat_template" in message
+    assert "Traceback" not in message
 
 
 def test_a_model_file_deleted_while_loaded_keeps_answering(harness, models, qtbot, tmp_path):

@@ -24,8 +24,18 @@ class WindowHarness:
         self.chat = self.window.chat
 
     def load(self, path) -> None:
-        with self.qtbot.waitSignal(self.window.engine.model_loaded, timeout=LOAD_TIMEOUT_MS):
+        """Loads `path` in the window; a failed load fails at once with the window's message."""
+        engine, outcome = self.window.engine, []
+        engine.model_loaded.connect(outcome.append)
+        engine.model_load_failed.connect(outcome.append)
+        try:
             self.window.load_model(str(path))
+            self.qtbot.waitUntil(lambda: bool(outcome), timeout=LOAD_TIMEOUT_MS)
+        finally:
+            engine.model_loaded.disconnect(outcome.append)
+            engine.model_load_failed.disconnect(outcome.append)
+        if isinstance(outcome[0], str):
+            raise AssertionError(f"{path} did not load: {outcome[0]}")
 
     def send_and_wait(self, text: str):
         with self.qtbot.waitSignal(self.chat.answer_finished, timeout=ANSWER_TIMEOUT_MS) as blocker:
