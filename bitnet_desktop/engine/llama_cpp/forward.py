@@ -36,6 +36,7 @@ class LlamaCppForwardConfig:
     max_context: int  # positions the caller may use (llama.cpp may allocate a few more)
     max_batch: int    # tokens per llama_decode call (the Generator's prompt chunk)
     threads: int
+    allocated_bytes: int = 0  # the KV cache and buffers llama.cpp reported creating the context with
 
 
 class LlamaCppForward:
@@ -117,9 +118,9 @@ class LlamaCppForward:
 
     @property
     def allocated_bytes(self) -> int:
-        """llama.cpp allocates its KV cache and buffers itself and reports no total; see
-        LlamaCppModel.memory for the estimate checked before loading."""
-        return 0
+        """The KV cache, compute and output buffers llama.cpp allocated for the context (its output
+        buffer grows later when every position's logits are asked for, as perplexity does)."""
+        return self.config.allocated_bytes
 
     # ---- internals ----
 

@@ -9,6 +9,7 @@ hundreds of lines per load); its recent warnings and errors are quoted in our ow
 from __future__ import annotations
 
 import collections
+import re
 import threading
 from types import ModuleType
 
@@ -20,18 +21,26 @@ UPGRADE_HINT = 'pip install --upgrade "bitnet-desktop[llama]"'
 REQUIRED_FUNCTIONS = ("llama_model_load_from_file", "llama_init_from_model", "llama_get_memory",
                       "llama_memory_seq_rm", "llama_memory_seq_pos_max", "llama_vocab_n_tokens",
                       "llama_set_abort_callback")
-# ggml_log_level: 3 WARN, 4 ERROR, 5 CONT (continues the previous message).
-_WARN, _ERROR, _CONT = 3, 4, 5
+# ggml_log_level: 2 INFO, 3 WARN, 4 ERROR, 5 CONT (continues the previous message).
+_INFO, _WARN, _ERROR, _CONT = 2, 3, 4, 5
+# How llama.cpp reports what a context allocated, e.g. "llama_kv_cache:  CPU KV buffer size =  4.00 MiB".
+_BUFFER_REPORT = re.compile(r"\b(?:output|KV|compute) buffer size =\s*([0-9.]+) MiB")
 
 
 class LlamaCppLog:
-    """The recent warnings and errors llama.cpp logged (filled from its threads; read after a failure)."""
+    """The recent warnings and errors llama.cpp logged (filled from its threads; read after a failure),
+    and the buffer sizes it reported."""
 
     def __init__(self, keep: int = 20):
         self._lines: collections.deque[str] = collections.deque(maxlen=keep)
         self._keeping = False
+        self._buffer_mib: list[float] = []
 
     def record(self, level: int, text: bytes) -> None:
+        if level == _INFO:
+            report = _BUFFER_REPORT.search(text.decode("utf-8", "replace"))
+            if report:
+                self._buffer_mib.append(float(report.group(1)))
         if level == _CONT:
             if self._keeping and self._lines:
                 self._lines[-1] += text.decode("utf-8", "replace")
@@ -43,6 +52,12 @@ class LlamaCppLog:
     def clear(self) -> None:
         """Forget what was recorded, e.g. before a call whose failure `recent()` should explain."""
         self._lines.clear()
+        self._buffer_mib.clear()
+
+    def buffer_bytes(self) -> int:
+        """The bytes of the KV, compute and output buffers llama.cpp reported since `clear()` (it says
+        what it allocates only in its log, in MiB to two decimals)."""
+        return round(sum(self._buffer_mib) * (1 << 20))
 
     def recent(self) -> str:
         """The warnings and errors recorded since `clear()`, one after the other, for an error message."""

@@ -115,7 +115,7 @@ def _new_context(lib, model, context: int, max_batch: int, threads: int):
     if not made:
         raise KernelError(f"llama.cpp could not create a context of {context} positions: "
                           f"{LOG.recent() or 'it gave no reason'}")
-    return made
+    return made, LOG.buffer_bytes()
 
 
 class LlamaCppModel:
@@ -160,9 +160,11 @@ class LlamaCppModel:
                 _report(progress, cancel, LOADING_WEIGHTS, WEIGHTS_START)
                 model = _load_weights(lib, str(path), progress, cancel)
                 _report(progress, cancel, "creating the context", WEIGHTS_END)
+                llama_context, allocated = _new_context(lib, model, context, options.max_batch, threads)
                 config = LlamaCppForwardConfig(vocab=int(lib.llama_vocab_n_tokens(lib.llama_model_get_vocab(model))),
-                                               max_context=context, max_batch=options.max_batch, threads=threads)
-                native = LlamaCppForward(lib, _new_context(lib, model, context, options.max_batch, threads), config)
+                                               max_context=context, max_batch=options.max_batch, threads=threads,
+                                               allocated_bytes=allocated)
+                native = LlamaCppForward(lib, llama_context, config)
                 tokenizer = LlamaCppTokenizer(lib, lib.llama_model_get_vocab(model))
                 chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)
                 spec = read_llama_cpp_spec(lib, model)
