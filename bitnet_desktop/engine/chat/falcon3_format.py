@@ -64,9 +64,7 @@ class Falcon3ChatFormat:
     def render_ids(self, messages: Iterable[MessageLike], *, add_generation_prompt: bool = True) -> list[int]:
         """The prompt as token ids: the format's tokens by id, the text between them as plain text."""
         tokenizer = self.tokenizer
-        ids: list[int] = []
-        if tokenizer.vocabulary.add_bos:
-            ids.append(tokenizer.bos_id)
+        ids = tokenizer.encode("", add_eos=False)  # BOS when the vocabulary adds one (an error if it has none)
         for piece in self._pieces(messages, add_generation_prompt):
             token_id = self._ids.get(piece)
             if token_id is not None:
