@@ -7,10 +7,15 @@ per FFN element either way), it quantizes activations per 256-element block (Q8_
 token, and every TQ2_0 block carries its own f16 scale (here all equal to fp16(alpha)). Its head is
 the f16 token embedding, like our exact mode.
 
+An arch-`llama` model (Falcon3, Falcon-E, Llama3-8B-1.58) runs on llama.cpp's own `llama` graph,
+the same graph as ours (plain LLaMA, permuted Q/K, normal RoPE), so there the baseline differs
+from us only in the activation quantization.
+
 The file comes from the synthetic-model writer (`--shape`: same seed, so the same T and alpha) or
 from `convert_to_tq2_0`, which rewrites any BitNet GGUF this engine reads: ternary weights become
 TQ2_0 with every block's d = fp16(alpha) (a `.scale` tensor is folded into alpha), everything else
-is copied byte for byte, and the metadata keys move to the `bitnet.` prefix.
+is copied byte for byte, and the metadata keys move to the `bitnet.` prefix (a `llama` file keeps
+its arch and keys).
 
 llama-cpp-python is optional at run time: `unavailable_reason()` says why it cannot be used.
 """
@@ -30,10 +35,13 @@ from ..gguf import TQ2_0, GGUFWriter, ValueType, open_gguf
 from ..runtime.weights import TERNARY_NAMES
 
 LLAMA_CPP_ARCH = "bitnet"
+LLAMA_ARCH = "llama"  # runs on llama.cpp's own llama graph
 FILE_TYPE_TQ2_0 = 37  # llama.cpp's LLAMA_FTYPE_MOSTLY_TQ2_0
 TQ2_0_BLOCK = 256
 GRAPH_NOTE = ("llama.cpp's `bitnet` graph (SiLU FFN gate) on TQ2_0 weights, Q8_K activations per "
               "256-block, f16 head")
+LLAMA_GRAPH_NOTE = ("llama.cpp's `llama` graph (the same graph as ours) on TQ2_0 weights, Q8_K activations "
+                    "per 256-block, f16 head")
 _TERNARY_WEIGHT = re.compile(r"^blk\.\d+\.(" + "|".join(TERNARY_NAMES) + r")\.weight$")
 
 
@@ -58,10 +66,20 @@ def llama_cpp_version() -> str:
 
 # ---- the TQ2_0 file ----
 
+def llama_cpp_arch(arch: str) -> str:
+    """The arch llama.cpp runs a TQ2_0 copy of an `arch` model as: `llama` stays `llama`, the
+    BitNet archs become llama.cpp's `bitnet`."""
+    return LLAMA_ARCH if arch == LLAMA_ARCH else LLAMA_CPP_ARCH
+
+
+def graph_note(arch: str) -> str:
+    return LLAMA_GRAPH_NOTE if arch == LLAMA_ARCH else GRAPH_NOTE
+
+
 def is_ready_for_llama_cpp(path: str | Path) -> bool:
-    """True when the file already is llama.cpp's `bitnet` arch with TQ2_0 ternary weights."""
+    """True when the file already is llama.cpp's `bitnet` or `llama` arch with TQ2_0 ternary weights."""
     with open_gguf(path) as g:
-        if g.architecture != LLAMA_CPP_ARCH:
+        if g.architecture not in (LLAMA_CPP_ARCH, LLAMA_ARCH):
             return False
         return all(t.type is TQ2_0 for n, t in g.tensors.items() if _TERNARY_WEIGHT.match(n))
 
@@ -72,22 +90,24 @@ def _tq2_0_bytes(info, scale: float | None) -> np.ndarray:
 
 
 def convert_to_tq2_0(src: str | Path, dst: str | Path) -> Path:
-    """Writes `dst`: the model `src` as llama.cpp's `bitnet` arch with TQ2_0 ternary weights."""
+    """Writes `dst`: the model `src` as llama.cpp's `bitnet` arch (`llama` for a llama file) with
+    TQ2_0 ternary weights."""
     with open_gguf(src) as g:
         arch = g.architecture
         if not arch:
             raise BaselineUnavailableError(f"{src}: general.architecture is missing")
+        target = llama_cpp_arch(arch)
         w = GGUFWriter(dst, alignment=g.alignment, write_alignment_key=g.alignment != 32)
         prefix = arch + "."
         for key, value in g.fields.items():
             if key == "general.alignment":
                 continue
             if key == "general.architecture":
-                w.add(key, ValueType.STRING, LLAMA_CPP_ARCH)
+                w.add(key, ValueType.STRING, target)
             elif key == "general.file_type":
                 w.add(key, ValueType.UINT32, FILE_TYPE_TQ2_0)
             else:
-                name = LLAMA_CPP_ARCH + "." + key[len(prefix):] if key.startswith(prefix) else key
+                name = target + "." + key[len(prefix):] if key.startswith(prefix) else key
                 w.add(name, value.type, value.value)
         for name, info in g.tensors.items():
             weight = name[: -len(".scale")] + ".weight"
@@ -130,8 +150,8 @@ def _token_array(ids: Sequence[int]):
 
 
 def run_llama_cpp_benchmark(path: str | Path, threads: int, prompt: Sequence[int], short_prompt: Sequence[int],
-                            generated: Sequence[int], repeats: int = 3, warmup_tokens: int = 16
-                            ) -> LlamaCppResult:
+                            generated: Sequence[int], repeats: int = 3, warmup_tokens: int = 16,
+                            note: str = GRAPH_NOTE) -> LlamaCppResult:
     """pp (one `llama_decode` of `prompt`) and tg (one decode per token of `generated` after
     `short_prompt`), best of `repeats` after a warm-up, with llama.cpp's low-level API so no
     Python-side sampling or logits copies are timed. Only the last token's logits are computed,
@@ -183,4 +203,4 @@ def run_llama_cpp_benchmark(path: str | Path, threads: int, prompt: Sequence[int
     return LlamaCppResult(
         version=llama_cpp_version(), file=str(path), file_bytes=Path(path).stat().st_size, threads=threads,
         load_seconds=load_seconds, pp_seconds=pp, tg_seconds=tg, pp_tokens_per_second=len(prompt) / pp,
-        tg_tokens_per_second=len(generated) / tg, system_info=system_info)
+        tg_tokens_per_second=len(generated) / tg, system_info=system_info, note=note)

@@ -15,7 +15,9 @@ same weights.
 * Load time with a warm page cache (the model is loaded twice, the second load is reported), and
   the process's resident memory after generating at the last position of the context, next to the
   estimate of runtime.memory.
-* llama.cpp (see llama_cpp_baseline) on a TQ2_0 file of the same weights, same ids and threads.
+* llama.cpp (see llama_cpp_baseline) on a TQ2_0 file of the same weights, same ids and threads:
+  its `bitnet` graph for the BitNet archs, its own `llama` graph for arch llama (`--shape
+  falcon3-1b | falcon-e-3b | llama3-8b`).
 """
 from __future__ import annotations
 
@@ -172,11 +174,11 @@ def _fill_context(native, vocab: int) -> None:
     native.forward(ids[n - 1:], n - 1)
 
 
-def write_in_child_process(path: Path, shape: str, seed: int) -> Path:
+def write_in_child_process(path: Path, shape: str, seed: int, fmt: str = "i2_s", arch: str | None = None) -> Path:
     """Writes the synthetic model from a separate process: building 1 GB of weights in this one
     would leave ~50 MiB of freed heap behind and inflate the resident memory we report."""
     context = multiprocessing.get_context("spawn")  # also works in the frozen app (freeze_support)
-    child = context.Process(target=write_synthetic_model, args=(path, shape, "i2_s"), kwargs={"seed": seed})
+    child = context.Process(target=write_synthetic_model, args=(path, shape, fmt, arch), kwargs={"seed": seed})
     child.start()
     child.join()
     if child.exitcode != 0 or not path.exists():
@@ -359,13 +361,17 @@ def _run(path: Path, shape, seed, threads, kernel, head, context, repeats, llama
 
 def _baseline_file(path: Path, shape: str | None, seed: int, tmp_dir: Path, say) -> Path:
     if shape is not None:
-        say(f"writing the synthetic {shape} model for llama.cpp (TQ2_0, arch bitnet, seed {seed})")
-        return write_synthetic_model(tmp_dir / f"synthetic-{shape}-tq2_0.gguf", shape, "tq2_0",
-                                     baseline.LLAMA_CPP_ARCH, seed)
+        arch = baseline.llama_cpp_arch(get_shape(shape).arch or "")
+        say(f"writing the synthetic {shape} model for llama.cpp (TQ2_0, arch {arch}, seed {seed})")
+        return _write_tq2_0_in_child_process(tmp_dir / f"synthetic-{shape}-tq2_0.gguf", shape, arch, seed)
     if baseline.is_ready_for_llama_cpp(path):
         return path
     say("converting the model to TQ2_0 (llama.cpp's bitnet arch) for llama.cpp")
     return baseline.convert_to_tq2_0(path, tmp_dir / (path.stem + "-tq2_0.gguf"))
+
+
+def _write_tq2_0_in_child_process(path: Path, shape: str, arch: str, seed: int) -> Path:
+    return write_in_child_process(path, shape, seed, "tq2_0", arch)
 
 
 def _add_baseline(report: ModelBenchReport, path: Path, shape, seed, repeats, tmp_dir: Path, say) -> None:
@@ -378,7 +384,8 @@ def _add_baseline(report: ModelBenchReport, path: Path, shape, seed, repeats, tm
         prompt, short, gen = benchmark_ids(report.vocab)
         say(f"llama.cpp: pp{PROMPT_TOKENS} and tg{GEN_TOKENS}, warm-up then best of {repeats}")
         result = baseline.run_llama_cpp_benchmark(tq2_path, report.threads, prompt.tolist(), short.tolist(),
-                                                  gen.tolist(), repeats, WARMUP_GEN_TOKENS)
+                                                  gen.tolist(), repeats, WARMUP_GEN_TOKENS,
+                                                  baseline.graph_note(report.arch))
     except BitNetError as exc:  # the file cannot be converted, or llama.cpp refuses it
         report.llama_cpp_missing = str(exc)
         return

@@ -122,3 +122,30 @@ def test_a_file_llama_cpp_cannot_load_is_reported_not_raised_raw(tmp_path):
     path = write_synthetic_model(tmp_path / "i2s.gguf", "tiny", "i2_s")   # arch bitnet-b1.58: unknown there
     with pytest.raises(baseline.BaselineUnavailableError, match="could not load"):
         baseline.run_llama_cpp_benchmark(path, 1, [1, 2], [1], [3], repeats=1)
+
+
+# ---- arch llama ----
+
+def test_llama_bytes_per_token_count_no_sub_norms():
+    m = SyntheticModel("falcon3-1b", "i2_s")
+    spec = ModelSpec(**{**spec_of(m).__dict__, "activation": "silu", "rope_style": "normal", "sub_norms": False})
+    kv_positions = mean_kv_positions(SHORT_PROMPT_TOKENS, GEN_TOKENS)
+    b = bytes_per_generated_token(spec, "f16", kv_positions)
+    assert b.total == independent_bytes(m, "f16", kv_positions)   # the file has no sub-norm tensors
+    assert b.norms == 4 * (2 * 2048 * 18 + 2048)
+
+
+def test_llama_file_converts_to_llama_cpps_llama_tq2_0(tmp_path):
+    src = write_synthetic_model(tmp_path / "i2s.gguf", "tiny-llama", "i2_s", seed=5)
+    dst = baseline.convert_to_tq2_0(src, tmp_path / "tq2.gguf")
+    reference = SyntheticModel("tiny-llama", "tq2_0", seed=5)
+    with open_gguf(src) as a, open_gguf(dst) as b:
+        assert b.metadata["general.architecture"] == "llama"
+        assert {k: v for k, v in b.metadata.items() if k != "general.file_type"} == \
+               {k: v for k, v in a.metadata.items() if k != "general.file_type"}
+        for name, t in b.tensors.items():
+            if reference.specs[name].role == "ternary":
+                np.testing.assert_array_equal(t.data, reference.tensor_bytes(name))  # permuted rows kept
+    assert baseline.is_ready_for_llama_cpp(dst)
+    assert baseline.llama_cpp_arch("llama") == "llama" and baseline.llama_cpp_arch("bitnet-b1.58") == "bitnet"
+    assert "`llama` graph" in baseline.graph_note("llama")
