@@ -1,4 +1,5 @@
-"""The chat format BitNet-b1.58-2B-4T was trained with (BITNET_SPEC 4.2), and bitnet.cpp's variant (4.3).
+"""The chat format BitNet-b1.58-2B-4T was trained with, and bitnet.cpp's variant
+(docs/chat-formats.md#2b-4t-training-format, docs/chat-formats.md#bitnetcpps-rendering).
 
 Training format, from the GPU reference (microsoft/BitNet gpu/tokenizer.py, ChatFormat):
 

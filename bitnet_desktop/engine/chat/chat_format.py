@@ -3,7 +3,7 @@
 Every format offers the same surface (ChatFormat): render_text, render_ids and stop_token_ids. A base model
 (no chat template in its file and no format known from its vocabulary, e.g. Llama3-8B-1.58 and the 1bitLLM
 models) has no chat format: its text is tokenized as written and the model continues it. Asking a base
-model for a chat-only operation is a NoChatFormatError.
+model for a chat-only operation is a NoChatFormatError (docs/chat-formats.md#base-models).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from bitnet_desktop.engine.chat.messages import MessageLike
 from bitnet_desktop.engine.errors import ChatTemplateError
 from bitnet_desktop.engine.tokenizer import Tokenizer
 
-# Archs whose GGUF chat template is the broken "BITNETAssistant" placeholder (BITNET_SPEC 4.3): ignored.
+# Archs whose GGUF chat template is the broken "BITNETAssistant" placeholder: ignored
+# (docs/chat-formats.md#bitnetcpps-rendering).
 BITNET_2B4T_ARCHS = frozenset({"bitnet-b1.58", "bitnet-25"})
 CHAT_TEMPLATE_KEY = "tokenizer.chat_template"
 

@@ -1,4 +1,4 @@
-"""Falcon3's chat format, for Falcon3 files that carry no chat template of their own.
+"""Falcon3's chat format, for Falcon3 files that carry no chat template of their own (docs/chat-formats.md#falcon3).
 
 The format is the one in TII's tokenizer_config.json for tiiuae/Falcon3-*-Instruct (its branch without
 tools), which llama.cpp also builds in as "falcon3":

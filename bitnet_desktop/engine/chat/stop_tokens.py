@@ -3,8 +3,9 @@
 As llama.cpp (and so bitnet.cpp) decides when it loads a vocabulary: EOS, the declared EOT, and every token
 whose text is one of the end-of-turn markers below (llama_vocab's end-of-generation auto-detection). By text,
 because files rarely declare them: BitNet-b1.58-2B-4T declares only EOS = <|end_of_text|> (128001) while its
-answers end on <|eot_id|> (128009) (BITNET_SPEC 4.1); Falcon3 ends its turns on <|endoftext|>. A base model
-stops on the same tokens: a continuation that reaches the end of a document ends there.
+answers end on <|eot_id|> (128009); Falcon3 ends its turns on <|endoftext|>. A base model
+stops on the same tokens: a continuation that reaches the end of a document ends there
+(docs/chat-formats.md#stop-tokens).
 """
 
 from __future__ import annotations

@@ -46,7 +46,8 @@ from .weights import load_weights, native_table_types
 
 HEAD_MODES = {"exact": "f16", "fast": "i8", "f16": "f16", "i8": "i8"}
 # Fast (int8 head) is the default: the tied head is 55 % of the bytes read per token, and an
-# 8-bit embedding costs 0.06 % perplexity on 2B-4T (BITNET_SPEC 2.8: 17.120 with Q8_0 vs 17.109).
+# 8-bit embedding costs 0.06 % perplexity on 2B-4T (17.120 with Q8_0 vs 17.109,
+# docs/file-formats.md#embedding-tables-f16-q8_0-q6_k).
 DEFAULT_HEAD = "fast"
 DEFAULT_CONTEXT = 2048
 

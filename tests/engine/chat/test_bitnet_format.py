@@ -1,4 +1,4 @@
-"""BitNet-b1.58-2B-4T chat format: exact text and exact ids (BITNET_SPEC 4.2), bitnet.cpp variant (4.3)."""
+"""BitNet-b1.58-2B-4T chat format: exact text and exact ids, and bitnet.cpp's variant (docs/chat-formats.md)."""
 
 from __future__ import annotations
 

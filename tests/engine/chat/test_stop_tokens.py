@@ -22,7 +22,7 @@ def _tokenizer_with(renamed: dict[int, str], **metadata) -> Tokenizer:
 
 
 def test_bitnet_2b4t_stops_on_eot_and_end_of_text(llama3_tokenizer):
-    # 2B-4T declares only EOS (<|end_of_text|>); <|eot_id|> is found by its text (BITNET_SPEC 4.1)
+    # 2B-4T declares only EOS (<|end_of_text|>); <|eot_id|> is found by its text
     assert stop_token_ids(llama3_tokenizer) == frozenset({EOS, EOT})
 
 
