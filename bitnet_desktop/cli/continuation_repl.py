@@ -65,9 +65,9 @@ class ContinuationRepl:
                 self.documents.update_document(self.session.document_id, text=self._text_before_last)
                 self._continue(engine)
         elif name == "/reset":
+            sampling = self.documents.document(self.session.document_id).sampling
             self._forget_if_empty()
-            self.session.document_id = self.documents.create_document(
-                sampling=self.documents.document(self.session.document_id).sampling).id
+            self.session.document_id = self.documents.create_document(sampling=sampling).id
             self._created.add(self.session.document_id)
             self._text_before_last = None
             self._announce()

@@ -133,9 +133,11 @@ def test_resume_with_a_base_model_names_a_document_and_with_a_chat_model_a_conve
     assert rc == 2 and f"there is no conversation {document_id}" in err and "text-completion document" in err
 
 
-def test_an_empty_text_made_by_a_base_model_chat_is_not_kept(files, tmp_path):
-    rc, _, err = chat(files["tq1_0"], tmp_path, stdin="/exit\n")
+def test_reset_starts_a_new_text_and_empty_texts_are_not_kept(files, tmp_path):
+    rc, _, err = chat(files["tq1_0"], tmp_path, "--max-tokens", "2", "--seed", "5",
+                      stdin="/reset\nA first text\n/reset\n/exit\n")
     assert rc == 0, err
-    assert "is empty; not kept" in err
+    assert err.count("is empty; not kept") == 2
     with ConversationStore.open(database_path(tmp_path)) as store:
-        assert store.documents.documents() == []
+        (kept,) = store.documents.documents()
+    assert kept.text.startswith("A first text") and kept.sampling == {"max_tokens": 2, "seed": 5}
