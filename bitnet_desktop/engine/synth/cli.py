@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="sign-only weights plus F32 [1] blk.N.<proj>.scale tensors (upstream flavour a)",
     )
     p.add_argument("--untied", action="store_true", help="write a separate output.weight")
+    p.add_argument(
+        "--rope-freqs",
+        action="store_true",
+        help="arch llama: write rope_freqs.weight (llama.cpp's RoPE frequency factors, Llama-3.1 style)",
+    )
     return p
 
 
@@ -67,6 +72,7 @@ def main_synth(argv: list[str] | None = None) -> int:
             embedding_type=args.embedding_type,
             tokenizer=args.tokenizer,
             scales=args.scales,
+            rope_freqs=args.rope_freqs,
             **overrides,
         )
     except ValueError as e:

@@ -18,6 +18,9 @@ Tensors, in file order (ggml ne, innermost first; d = n_embd, f = n_ff, kv = hea
     output_norm.weight           [d]      F32
     output.weight                [d, V]   embedding type, only when the shape is untied
 
+With `rope_freqs=True` (arch llama) an F32 [head_dim/2] `rope_freqs.weight` follows token_embd:
+llama.cpp's frequency factors, each pair's RoPE angle divided by its factor (values in [1, 8)).
+
 With `scales=True` every ternary weight `blk.i.<proj>.weight` is followed by an F32 [1]
 `blk.i.<proj>.scale` holding alpha, and the weight itself is stored sign-only (alpha 1): upstream's
 flavour (a) of BITNET_SPEC 5.1.
@@ -75,7 +78,7 @@ class TensorSpec:
     name: str
     ne: tuple[int, ...]  # ggml order
     type: GGMLType
-    role: str  # "embedding", "output", "norm", "ternary", "scale"
+    role: str  # "embedding", "output", "norm", "ternary", "scale", "rope_freqs"
 
     @property
     def rows_cols(self) -> tuple[int, int]:
@@ -103,6 +106,7 @@ class SyntheticModel:
         embedding_type: str = "f16",
         tokenizer: str = "gpt2",
         scales: bool = False,
+        rope_freqs: bool = False,
         **overrides,
     ):
         self.shape = get_shape(shape, **overrides)
@@ -124,6 +128,9 @@ class SyntheticModel:
         self.tokenizer = tokenizer
         self.seed = int(seed)
         self.scales = bool(scales)
+        if rope_freqs and self.arch not in LLAMA_ARCHS:
+            raise ValueError("rope_freqs.weight is written for arch 'llama' only")
+        self.rope_freqs = bool(rope_freqs)
         self.name = f"synthetic-{self.shape.name}"
         self._vocab: SynthVocab | None = None
         self.specs: dict[str, TensorSpec] = {s.name: s for s in self._tensor_specs()}
@@ -146,6 +153,8 @@ class SyntheticModel:
         emb = EMBEDDING_TYPES[self.embedding_type]
         tern = TERNARY_FORMATS[self.fmt]
         specs = [TensorSpec("token_embd.weight", (d, vocab), emb, "embedding")]
+        if self.rope_freqs:  # llama.cpp's long-context frequency factors (Llama-3.1 style)
+            specs.append(TensorSpec("rope_freqs.weight", (s.head_dim // 2,), F32, "rope_freqs"))
         shapes = {
             "attn_q": (d, d),
             "attn_k": (d, kv),
@@ -223,6 +232,8 @@ class SyntheticModel:
         M, K = spec.rows_cols
         if spec.role == "ternary":
             return self._ternary_bytes(spec, M, K)
+        if spec.role == "rope_freqs":
+            return weights.rope_freq_factors(self.seed, name, K).astype("<f4").view(np.uint8)
         if spec.role == "scale":
             weight = name[: -len(".scale")] + ".weight"
             return np.array([weights.ternary_alpha(self.seed, weight)], dtype="<f4").view(np.uint8)

@@ -9,6 +9,7 @@ I2_S, TQ2_0, TQ1_0 and F16 files.
 * alpha per weight: k / 1024 for k uniform in [256, 2048), i.e. in [0.25, 2), exactly
   representable in f16 and f32, so every format decodes to the same alpha*T.
 * Norm gains: 1 + 0.1·N(0, 1), float32.
+* RoPE frequency factors (rope_freqs.weight): uniform in [1, 8), float32.
 * Embedding (and untied output) rows: N(0, sigma²) with sigma = 3/sqrt(d), so that with unit-RMS
   final hidden states the logits have a standard deviation of about 3: peaked enough to give a
   clear argmax, flat enough that sampling is not degenerate.
@@ -47,6 +48,11 @@ def i2s_tail_padding(seed: int, name: str) -> bytes:
 def norm_gain(seed: int, name: str, n: int) -> np.ndarray:
     rng = tensor_rng(seed, name)
     return (1.0 + 0.1 * rng.standard_normal(n, dtype=np.float32)).astype(np.float32)
+
+
+def rope_freq_factors(seed: int, name: str, n: int) -> np.ndarray:
+    """float32 [n] in [1, 8): Llama-3.1's scaling divides the low frequencies by up to 8."""
+    return (1.0 + 7.0 * tensor_rng(seed, name).random(n, dtype=np.float32)).astype(np.float32)
 
 
 def embedding_sigma(n_embd: int) -> float:

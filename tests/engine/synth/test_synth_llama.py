@@ -94,3 +94,13 @@ def test_cli_writes_llama_arch(tmp_path, capsys):
         assert g.metadata["general.architecture"] == "llama"
         assert "blk.0.attn_sub_norm.weight" not in g.tensors
     assert main_synth(["--arch", "llama", "--tokenizer", "llama", str(tmp_path / "spm.gguf")]) == 2
+
+
+def test_rope_freqs_tensor(tmp_path):
+    path = write_synthetic_model(tmp_path / "f.gguf", "tiny-llama", "i2_s", rope_freqs=True)
+    with open_gguf(path) as g:
+        freqs = g.tensors["rope_freqs.weight"].data.view(np.float32)
+    assert freqs.shape == (32,) and freqs.min() >= 1.0 and freqs.max() < 8.0
+    np.testing.assert_array_equal(freqs, SyntheticModel("tiny-llama", rope_freqs=True).decoded("rope_freqs.weight"))
+    with pytest.raises(ValueError, match="arch 'llama' only"):
+        SyntheticModel("tiny", rope_freqs=True)
