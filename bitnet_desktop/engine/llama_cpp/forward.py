@@ -72,6 +72,8 @@ class LlamaCppForward:
     def truncate(self, n_tokens: int) -> None:
         """Keeps cached positions [0, n_tokens)."""
         n_tokens = int(n_tokens)
+        if self._context is None:
+            raise KernelError("the model was unloaded: its llama.cpp context is gone")
         if n_tokens < 0:
             raise PositionError(f"cannot truncate the KV cache to {n_tokens} positions")
         if n_tokens >= len(self._history):
@@ -125,6 +127,8 @@ class LlamaCppForward:
     # ---- internals ----
 
     def _checked(self, tokens, pos: int | None) -> list[int]:
+        if self._context is None:
+            raise KernelError("the model was unloaded: its llama.cpp context is gone")
         ids = np.asarray(tokens)
         if ids.ndim != 1 or ids.size == 0:
             raise TokenRangeError(f"tokens must be a non-empty 1-D sequence, got shape {ids.shape}")

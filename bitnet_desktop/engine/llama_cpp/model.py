@@ -44,13 +44,14 @@ from ..runtime.memory import MemoryEstimate
 from .forward import LlamaCppForward, LlamaCppForwardConfig
 from .library import LOG, llama_cpp_library, repacked_weights_are_safe
 from .memory import check_fits, estimate_memory
-from .spec import LlamaCppModelSpec, read_llama_cpp_spec
+from .spec import LlamaCppModelSpec, metadata_text, read_llama_cpp_spec
 from .tokenizer import LlamaCppTokenizer
 
 ENGINE_NAME = "llama.cpp"
 HEAD = "file"
 LOADING_WEIGHTS = "loading the weights (llama.cpp)"
 WEIGHTS_START, WEIGHTS_END = 0.1, 0.85  # the part of the load bar llama.cpp's own progress fills
+SENTENCEPIECE = 1  # LLAMA_VOCAB_TYPE_SPM
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,14 @@ def _new_context(lib, model, context: int, max_batch: int, threads: int):
     return made, LOG.buffer_bytes()
 
 
+def _tokenizer(lib, model) -> LlamaCppTokenizer:
+    vocab = lib.llama_model_get_vocab(model)
+    # llama.cpp puts a space before the text for SentencePiece vocabularies unless the file says not to.
+    space_prefix = (lib.llama_vocab_type(vocab) == SENTENCEPIECE
+                    and metadata_text(lib, model, "tokenizer.ggml.add_space_prefix") != "false")
+    return LlamaCppTokenizer(lib, vocab, metadata_text(lib, model, "tokenizer.ggml.pre") or None, space_prefix)
+
+
 class LlamaCppModel:
     engine_name = ENGINE_NAME
 
@@ -165,7 +174,7 @@ class LlamaCppModel:
                                                max_context=context, max_batch=options.max_batch, threads=threads,
                                                allocated_bytes=allocated)
                 native = LlamaCppForward(lib, llama_context, config)
-                tokenizer = LlamaCppTokenizer(lib, lib.llama_model_get_vocab(model))
+                tokenizer = _tokenizer(lib, model)
                 chat_format = chat_format_for_model(g.metadata, tokenizer, bitnet_cpp_compat=options.bitnet_cpp_chat)
                 spec = read_llama_cpp_spec(lib, model)
                 _report(progress, cancel, "ready", 1.0)
@@ -182,6 +191,7 @@ class LlamaCppModel:
         The object is unusable afterwards. Idempotent."""
         if self._model is not None:
             self.native.close()
+            self.tokenizer.close()
             self._lib.llama_model_free(self._model)
         self._model = None
         self.generator = None

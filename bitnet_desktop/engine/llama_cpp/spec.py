@@ -25,7 +25,8 @@ class LlamaCppModelSpec:
     description: str      # llama.cpp's summary, e.g. "llama 8B Q4_K - Medium"
 
 
-def _metadata_text(lib: ModuleType, model, key: str) -> str:
+def metadata_text(lib: ModuleType, model, key: str) -> str:
+    """A metadata value of the loaded model as text ("" when the file has no such key)."""
     buf = ctypes.create_string_buffer(256)
     n = lib.llama_model_meta_val_str(model, key.encode(), buf, len(buf))
     if n < 0:
@@ -40,8 +41,8 @@ def read_llama_cpp_spec(lib: ModuleType, model) -> LlamaCppModelSpec:
     description = ctypes.create_string_buffer(256)
     lib.llama_model_desc(model, description, len(description))
     return LlamaCppModelSpec(
-        arch=_metadata_text(lib, model, "general.architecture"),
-        name=_metadata_text(lib, model, "general.name"),
+        arch=metadata_text(lib, model, "general.architecture"),
+        name=metadata_text(lib, model, "general.name"),
         n_layers=int(lib.llama_model_n_layer(model)),
         d_model=int(lib.llama_model_n_embd(model)),
         n_heads=int(lib.llama_model_n_head(model)),

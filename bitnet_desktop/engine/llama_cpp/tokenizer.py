@@ -36,6 +36,8 @@ class LlamaCppVocabulary:
     eot_id: int | None
     add_bos: bool
     add_eos: bool
+    pre_tokenizer_name: str | None  # the file's tokenizer.ggml.pre (byte-level BPE vocabularies)
+    add_space_prefix: bool          # encoding puts a space before the text (SentencePiece vocabularies)
 
 
 def _token_or_none(token: int) -> int | None:
@@ -43,9 +45,11 @@ def _token_or_none(token: int) -> int | None:
 
 
 class LlamaCppTokenizer:
-    """Text <-> token ids through a loaded llama.cpp model's vocabulary (valid while the model is)."""
+    """Text <-> token ids through a loaded llama.cpp model's vocabulary. Once the model is closed,
+    calls that need llama.cpp raise TokenizerError instead of reading freed memory."""
 
-    def __init__(self, lib: ModuleType, vocab):
+    def __init__(self, lib: ModuleType, vocab, pre_tokenizer_name: str | None = None,
+                 add_space_prefix: bool = False):
         self._lib = lib
         self._vocab = vocab
         self.vocabulary = LlamaCppVocabulary(
@@ -55,9 +59,20 @@ class LlamaCppTokenizer:
             eot_id=_token_or_none(lib.llama_vocab_eot(vocab)),
             add_bos=bool(lib.llama_vocab_get_add_bos(vocab)),
             add_eos=bool(lib.llama_vocab_get_add_eos(vocab)),
+            pre_tokenizer_name=pre_tokenizer_name,
+            add_space_prefix=add_space_prefix,
         )
         self._index: dict[str, int] | None = None  # token text -> id, built on the first token_id()
         self._piece_cache: dict[tuple[int, bool], bytes] = {}
+
+    def close(self) -> None:
+        """The model is being freed: nothing may reach its vocabulary any more."""
+        self._vocab = None
+
+    def _live_vocab(self):
+        if self._vocab is None:
+            raise TokenizerError("the model was unloaded: its llama.cpp tokenizer is gone")
+        return self._vocab
 
     # ---- vocabulary facts ----
 
@@ -76,7 +91,8 @@ class LlamaCppTokenizer:
     def token_id(self, token_text: str) -> int | None:
         """The id whose vocabulary string is exactly `token_text` (e.g. "<|eot_id|>"), or None."""
         if self._index is None:
-            texts = (self._lib.llama_vocab_get_text(self._vocab, i) for i in range(self.vocabulary.size))
+            vocab = self._live_vocab()
+            texts = (self._lib.llama_vocab_get_text(vocab, i) for i in range(self.vocabulary.size))
             index: dict[str, int] = {}
             for i, text in enumerate(texts):
                 index.setdefault(text.decode("utf-8", "replace"), i)
@@ -86,12 +102,12 @@ class LlamaCppTokenizer:
     def token_text(self, token_id: int) -> str:
         """The vocabulary string of a token, as stored (byte-level or "▁" escaped, not decoded)."""
         self._check_id(token_id)
-        return self._lib.llama_vocab_get_text(self._vocab, token_id).decode("utf-8", "replace")
+        return self._lib.llama_vocab_get_text(self._live_vocab(), token_id).decode("utf-8", "replace")
 
     def is_special(self, token_id: int) -> bool:
         """True for control and unknown tokens: the ones decode hides unless skip_special=False."""
         self._check_id(token_id)
-        return bool(self._lib.llama_vocab_get_attr(self._vocab, token_id) & (_UNKNOWN | _CONTROL))
+        return bool(self._lib.llama_vocab_get_attr(self._live_vocab(), token_id) & (_UNKNOWN | _CONTROL))
 
     # ---- encoding ----
 
@@ -118,7 +134,7 @@ class LlamaCppTokenizer:
         capacity = len(data) + 8
         for _ in range(2):
             out = (self._lib.llama_token * capacity)()
-            n = self._lib.llama_tokenize(self._vocab, data, len(data), out, capacity, False, parse_special)
+            n = self._lib.llama_tokenize(self._live_vocab(), data, len(data), out, capacity, False, parse_special)
             if n >= 0:
                 return list(out[:n])
             capacity = -n
@@ -137,11 +153,12 @@ class LlamaCppTokenizer:
         return piece
 
     def _piece(self, token_id: int, special: bool) -> bytes:
+        vocab = self._live_vocab()
         buf = ctypes.create_string_buffer(64)
-        n = self._lib.llama_token_to_piece(self._vocab, token_id, buf, len(buf), 0, special)
+        n = self._lib.llama_token_to_piece(vocab, token_id, buf, len(buf), 0, special)
         if n < 0:
             buf = ctypes.create_string_buffer(-n)
-            n = self._lib.llama_token_to_piece(self._vocab, token_id, buf, len(buf), 0, special)
+            n = self._lib.llama_token_to_piece(vocab, token_id, buf, len(buf), 0, special)
         return buf.raw[:max(n, 0)]
 
     def decode_bytes(self, ids: Iterable[int], *, skip_special: bool = True) -> bytes:
@@ -149,20 +166,11 @@ class LlamaCppTokenizer:
         return b"".join(self.token_bytes(token_id, skip_special=skip_special) for token_id in ids)
 
     def decode(self, ids: Iterable[int], *, skip_special: bool = True) -> str:
-        """Text of a token sequence; invalid UTF-8 becomes U+FFFD. llama.cpp's detokenizer drops the
-        leading space a SentencePiece vocabulary adds when encoding."""
-        ids = [int(i) for i in ids]
-        for token_id in ids:
-            self._check_id(token_id)
-        if not ids:
-            return ""
-        tokens = (self._lib.llama_token * len(ids))(*ids)
-        capacity = len(self.decode_bytes(ids, skip_special=skip_special)) + 16
-        text = ctypes.create_string_buffer(capacity)
-        n = self._lib.llama_detokenize(self._vocab, tokens, len(ids), text, capacity, False, not skip_special)
-        if n < 0:
-            raise TokenizerError(f"llama.cpp could not decode {len(ids)} tokens")
-        return text.raw[:n].decode("utf-8", errors="replace")
+        """Text of a token sequence; invalid UTF-8 becomes U+FFFD."""
+        data = self.decode_bytes([int(i) for i in ids], skip_special=skip_special)
+        if self.vocabulary.add_space_prefix and data.startswith(b" "):
+            data = data[1:]  # the space encoding added (llama.cpp's own detokenizer keeps it after a BOS)
+        return data.decode("utf-8", errors="replace")
 
     def incremental_decoder(self, *, skip_special: bool = True) -> IncrementalDecoder:
         """A streaming decoder for generated tokens (tokenizer/incremental_decoder.py)."""

@@ -1,6 +1,7 @@
 """Tiny ordinary (not ternary) GGUF models for the llama.cpp engine's tests, written with the
 project's own GGUF writer: arch `llama`, F16 or Q8_0 projections, the synth's Llama-3 style
-byte-level BPE vocabulary (`tokenizer.ggml.pre = llama-bpe`) and a ChatML chat template.
+byte-level BPE vocabulary (`tokenizer.ggml.pre = llama-bpe`) with a ChatML chat template, or
+(`vocabulary="llama"`) its SentencePiece vocabulary without a template (a base model).
 
 Weights are random (seeded) and small (std 0.02), so the residual stream stays close to the
 embedding. `eot_first=True` makes the model answer <|eot_id|> at once: the embedding's first
@@ -16,7 +17,7 @@ import numpy as np
 from bitnet_desktop.engine.formats.q8_0 import encode_q8_0
 from bitnet_desktop.engine.formats.tq2_0 import encode_tq2_0
 from bitnet_desktop.engine.gguf import F16, F32, Q8_0, TQ2_0, GGUFArray, ValueType, write_gguf
-from bitnet_desktop.engine.synth.vocab import llama3_vocab
+from bitnet_desktop.engine.synth.vocab import llama3_vocab, spm_vocab
 
 V = ValueType
 CHATML_TEMPLATE = (
@@ -37,12 +38,11 @@ def _encoded(x: np.ndarray, fmt: str) -> np.ndarray:
 def write_ordinary_gguf(path: Path, *, fmt: str = "f16", n_layer: int = 2, n_embd: int = 128, n_ff: int = 256,
                         n_head: int = 4, n_head_kv: int = 2, n_vocab: int = 1024, n_ctx: int = 512,
                         tied: bool = False, eot_first: bool = False, chat_template: str | None = CHATML_TEMPLATE,
-                        arch: str = "llama", seed: int = 0) -> Path:
-    vocab = llama3_vocab(n_vocab, 300)
-    # ChatML's markers as two of the reserved control tokens, so the template's text tokenizes to them.
+                        arch: str = "llama", vocabulary: str = "gpt2", seed: int = 0) -> Path:
+    vocab = llama3_vocab(n_vocab, 300) if vocabulary == "gpt2" else spm_vocab(n_vocab, None)
     tokens = list(vocab.tokens)
-    im_start, im_end = vocab.bos_id + 10, vocab.bos_id + 11
-    tokens[im_start], tokens[im_end] = "<|im_start|>", "<|im_end|>"
+    if vocabulary == "gpt2":  # ChatML's markers as two reserved control tokens, so the template's text gives them
+        tokens[vocab.bos_id + 10], tokens[vocab.bos_id + 11] = "<|im_start|>", "<|im_end|>"
     a = arch
     metadata = [
         ("general.architecture", V.STRING, a),
@@ -59,15 +59,20 @@ def write_ordinary_gguf(path: Path, *, fmt: str = "f16", n_layer: int = 2, n_emb
         (f"{a}.rope.dimension_count", V.UINT32, n_embd // n_head),
         ("general.file_type", V.UINT32, FILE_TYPES[fmt]),
         ("general.quantization_version", V.UINT32, 2),
-        ("tokenizer.ggml.model", V.STRING, "gpt2"),
-        ("tokenizer.ggml.pre", V.STRING, "llama-bpe"),
+        ("tokenizer.ggml.model", V.STRING, vocabulary),
         ("tokenizer.ggml.tokens", V.ARRAY, GGUFArray(V.STRING, tokens)),
         ("tokenizer.ggml.token_type", V.ARRAY, GGUFArray(V.INT32, vocab.token_types)),
-        ("tokenizer.ggml.merges", V.ARRAY, GGUFArray(V.STRING, vocab.merges)),
         ("tokenizer.ggml.bos_token_id", V.UINT32, vocab.bos_id),
         ("tokenizer.ggml.eos_token_id", V.UINT32, vocab.eos_id),
         ("tokenizer.ggml.add_bos_token", V.BOOL, True),
     ]
+    if vocabulary == "gpt2":
+        metadata += [("tokenizer.ggml.pre", V.STRING, "llama-bpe"),
+                     ("tokenizer.ggml.merges", V.ARRAY, GGUFArray(V.STRING, vocab.merges))]
+    else:
+        metadata += [("tokenizer.ggml.scores", V.ARRAY, GGUFArray(V.FLOAT32, vocab.scores)),
+                     ("tokenizer.ggml.unknown_token_id", V.UINT32, vocab.unk_id)]
+        chat_template = None
     if chat_template is not None:
         metadata.append(("tokenizer.chat_template", V.STRING, chat_template))
 

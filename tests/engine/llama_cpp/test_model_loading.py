@@ -6,7 +6,7 @@ import threading
 import psutil
 import pytest
 
-from bitnet_desktop.engine.errors import ModelFormatError
+from bitnet_desktop.engine.errors import KernelError, ModelFormatError, TokenizerError
 from bitnet_desktop.engine.gguf import open_gguf
 from bitnet_desktop.engine.llama_cpp import LlamaCppModel
 from bitnet_desktop.engine.runtime.loader import load_model
@@ -105,12 +105,16 @@ def test_a_model_larger_than_free_memory_is_refused_before_loading(ordinary_path
     assert not _mapped(ordinary_path)
 
 
-def test_close_unmaps_the_file(ordinary_path):
+def test_close_unmaps_the_file_and_later_calls_are_errors_not_crashes(ordinary_path):
     model = load_model(ordinary_path, OPTIONS)
     assert _mapped(ordinary_path)
     model.close()
     gc.collect()  # what earlier tests' exceptions may still hold
     assert model.generator is None and not _mapped(ordinary_path)
+    with pytest.raises(TokenizerError, match="unloaded"):
+        model.tokenizer.encode("Hello")
+    with pytest.raises(KernelError, match="unloaded"):
+        model.native.forward([1, 2], 0)
 
 
 def test_a_file_llama_cpp_cannot_load_is_refused_with_its_reason(tmp_path):

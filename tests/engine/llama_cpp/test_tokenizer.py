@@ -7,6 +7,7 @@ from bitnet_desktop.engine.gguf import open_gguf
 from bitnet_desktop.engine.runtime.loader import load_model
 from bitnet_desktop.engine.runtime.model import LoadOptions
 from bitnet_desktop.engine.tokenizer import Tokenizer
+from tests.engine.llama_cpp.ordinary_gguf import write_ordinary_gguf
 from tests.engine.tokenizer.reference_vocabularies import TRAINING_CORPUS
 
 TEXTS = list(dict.fromkeys(TRAINING_CORPUS)) + ["", " ", "a", "  leading and trailing  ", "<|im_end|> typed"]
@@ -74,3 +75,23 @@ def test_bad_input_gets_the_engines_errors(tokenizers):
         tok.encode("lone \udc80 surrogate")
     with pytest.raises(TokenizerError, match="outside the vocabulary"):
         tok.decode([tok.vocab_size])
+
+
+@pytest.fixture(scope="module")
+def sentencepiece(tmp_path_factory):
+    """(llama.cpp's, ours) for a SentencePiece (Llama-2 style) vocabulary."""
+    path = write_ordinary_gguf(tmp_path_factory.mktemp("spm") / "spm.gguf", vocabulary="llama", n_vocab=2048)
+    model = load_model(path, LoadOptions(threads=1, context_length=64))
+    with open_gguf(path) as g:
+        ours = Tokenizer.from_gguf_metadata(g.metadata)
+    yield model.tokenizer, ours
+    model.close()
+
+
+def test_a_sentencepiece_vocabulary_tokenizes_as_ours_and_decodes_without_the_added_space(sentencepiece):
+    theirs, ours = sentencepiece
+    for text in TEXTS:
+        ids = theirs.encode(text)
+        assert ids == ours.encode(text), text
+        assert theirs.decode(ids) == ours.decode(ids) == text
+    assert theirs.encode("Hello")[0] == theirs.bos_id == 1
