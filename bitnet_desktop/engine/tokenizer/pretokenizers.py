@@ -15,7 +15,8 @@ from the same JSON and require identical ids.
     (key missing)                           Llama-3; llama.cpp's default when bitnet_cpp_compat
 
 Any other value is refused with a TokenizerMetadataError that names it and lists these: a wrong split gives
-plausible-looking but wrong tokens, so it is never silently replaced.
+plausible-looking but wrong tokens, so it is never silently replaced. The user-facing account of the same
+choices is docs/tokenizers.md#pre-tokenizers.
 
 Llama-3
 -------
@@ -117,7 +118,7 @@ LLAMA_CPP_DEFAULT_DEFINITION: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PreTokenizer:
     """A named word splitter plus the BPE rule that goes with it."""
 

@@ -124,6 +124,7 @@ def _apply_behavior(segments: list[Segment], behavior: Behavior) -> list[tuple[i
     if behavior is Behavior.REMOVED:
         return [(start, end) for start, end, is_match in segments if not is_match]
     if behavior is Behavior.MERGED_WITH_NEXT:
+        # tokenizers folds from the end; the same fold as MergedWithPrevious on the mirrored segments
         mirrored = [(-end, -start, is_match) for start, end, is_match in reversed(segments)]
         return [(-end, -start) for start, end in reversed(_apply_behavior(mirrored, Behavior.MERGED_WITH_PREVIOUS))]
     pieces: list[list[int]] = []
