@@ -40,3 +40,14 @@ def test_chat_no_save_talks_two_turns_on_llama_cpp(tmp_path):
     assert result.stdout.count("assistant> ") == 2
     assert "kernel llama.cpp" in result.stderr and "(llama, 2 layers)" in result.stderr
     assert "(0 reused)" in result.stderr and result.stderr.count("new prompt tokens") == 2
+
+
+def test_perplexity_runs_an_ordinary_gguf_on_llama_cpp(tmp_path):
+    path = write_ordinary_gguf(tmp_path / "m.gguf", fmt="f16")
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(" ".join(str(i % 700) for i in range(200)))
+    result = run_cli("perplexity", str(path), "--tokens", str(tokens), "--ctx", "64", "--threads", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["kernel"] == "llama.cpp" and out["windows"] == 3 and out["scored_tokens"] == 3 * 31
+    assert out["perplexity"] > 1
