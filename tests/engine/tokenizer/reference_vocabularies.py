@@ -40,18 +40,14 @@ USER_DEFINED_TOKENS = ["<tool_call>"]
 UNREACHABLE_WORDS = [" extraordinary", " supercalifragilistic", " jalapeño", "Zyzzyva"]
 
 
-def with_pre_tokenizer(hf: tokenizers.Tokenizer, definition: dict) -> tokenizers.Tokenizer:
-    """A copy of `hf` whose "pre_tokenizer" is `definition` (tokenizer.json JSON), read by `tokenizers`."""
-    document = json.loads(hf.to_str())
-    document["pre_tokenizer"] = definition
-    return tokenizers.Tokenizer.from_str(json.dumps(document))
-
-
 def hf_pre_tokenizer(definition: dict):
-    """`tokenizers`' own pre-tokenizer for a tokenizer.json "pre_tokenizer" value."""
+    """`tokenizers`' own pre-tokenizer for a tokenizer.json "pre_tokenizer" value, read by `tokenizers` from the
+    JSON of an otherwise empty tokenizer (a copy of a full-size one through JSON would take seconds)."""
     from tokenizers import models
 
-    return with_pre_tokenizer(tokenizers.Tokenizer(models.BPE()), definition).pre_tokenizer
+    document = json.loads(tokenizers.Tokenizer(models.BPE()).to_str())
+    document["pre_tokenizer"] = definition
+    return tokenizers.Tokenizer.from_str(json.dumps(document)).pre_tokenizer
 
 
 def train_byte_level_bpe(vocab_size: int, definition: dict = LLAMA3_DEFINITION) -> tuple[list[str], list[str]]:
@@ -59,7 +55,8 @@ def train_byte_level_bpe(vocab_size: int, definition: dict = LLAMA3_DEFINITION) 
     the pre-tokenizer `definition`."""
     from tokenizers import models, pre_tokenizers, trainers
 
-    hf = with_pre_tokenizer(tokenizers.Tokenizer(models.BPE()), definition)
+    hf = tokenizers.Tokenizer(models.BPE())
+    hf.pre_tokenizer = hf_pre_tokenizer(definition)
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
     )
@@ -108,8 +105,8 @@ def hf_reference_for(metadata: dict, *, ignore_merges: bool = True, definition: 
     types = metadata["tokenizer.ggml.token_type"]
     vocab = {text: i for i, text in enumerate(tokens) if types[i] == 1}
     merges = [tuple(m.split(" ", 1)) for m in metadata["tokenizer.ggml.merges"]]
-    bpe = tokenizers.Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=ignore_merges))
-    hf = with_pre_tokenizer(bpe, definition)
+    hf = tokenizers.Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=ignore_merges))
+    hf.pre_tokenizer = hf_pre_tokenizer(definition)
     hf.decoder = decoders.ByteLevel()
     # add_tokens/add_special_tokens assign ids after the model vocab, in order: the same ids as ours.
     for i, text in enumerate(tokens):
