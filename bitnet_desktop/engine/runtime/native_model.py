@@ -5,7 +5,9 @@ Feeding it (what a GGUF loader does)
 -----------------------------------
 `NativeModel(ctx, config, layers, token_embd, output_norm, output=None)`:
 
-* `config`: a `NativeModelConfig` (hyperparameters + `max_context`, `max_batch`, `head`);
+* `config`: a `NativeModelConfig` (hyperparameters + `max_context`, `max_batch`, `head`, and the
+  graph: `rope_style` "neox" for the bitnet archs or "normal" for arch llama, `sub_norms`, and
+  optional `rope_freqs`, llama.cpp's frequency factors, copied by the library);
   `NativeModelConfig.from_spec(spec, ...)` takes any object with ModelSpec's field names.
 * `layers`: one mapping per layer from GGUF base names (`blk.{i}.<name>.weight`) to arrays:
   `attn_norm`, `attn_sub_norm`, `ffn_norm`, `ffn_sub_norm` → float32 gains ([d], [d], [d], [f]);
