@@ -130,7 +130,7 @@ def _check_tensors(g, spec) -> str:
     anything); returns the ternary weights' type name."""
     from ..engine.errors import ModelFormatError
     from ..engine.formats.tl import refuse_lut_format
-    from ..engine.runtime.native_model import NORM_NAMES, TERNARY_NAMES, NativeModelConfig
+    from ..engine.runtime.native_model import TERNARY_NAMES, NativeModelConfig
 
     config = NativeModelConfig.from_spec(spec)
     ternary, norms = config.ternary_shapes(), config.norm_lengths()
@@ -151,7 +151,7 @@ def _check_tensors(g, spec) -> str:
             if info.type.name in ("TL1", "TL2"):
                 refuse_lut_format(info.name, info.type.name)
             types.add(info.type.name)
-        for n in NORM_NAMES:
+        for n in norms:  # the norms this graph has (arch llama: no sub-norms)
             need(f"blk.{i}.{n}.weight", (norms[n],))
     vd = (spec.vocab_size, spec.d_model)
     need("token_embd.weight", vd)
