@@ -323,6 +323,8 @@ class CompletionPage(QWidget):
 
         self._live, self._cancel, self._seen_version = live, cancel, -1
         self._start_text, self._shown = self.editor.toPlainText(), ""
+        self.editor.moveCursor(QTextCursor.MoveOperation.End)   # the view follows the text as it grows
+        self.editor.ensureCursorVisible()
         self.live_stats.answer_started()
         self._run = self.engine.run(work, self._on_continuation_done, self._on_continuation_failed)
         self._drain_timer.start()

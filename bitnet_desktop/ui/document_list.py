@@ -34,6 +34,8 @@ class DocumentList(QWidget):
         self.delete_button.setObjectName("delete_document_button")
         self.list = QListWidget(self)
         self.list.setObjectName("document_list")
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.confirm_box: QMessageBox | None = None
         buttons = QHBoxLayout()
         buttons.addWidget(self.new_button, 1)

@@ -5,7 +5,9 @@ answer streams, never while idle), so nothing here runs on its own.
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QLayout, QWidget
 
 from bitnet_desktop.meters.display import (ESTIMATE_MARK, format_bytes, format_cpu_percent,
                                            format_duration, format_energy_per_token, format_rate,
@@ -14,6 +16,7 @@ from bitnet_desktop.meters.memory import MemorySample
 
 CONTEXT_WARNING_FRACTION = 0.9
 WARNING_COLOR = "#d9480f"  # orange-red, readable on light and dark themes
+GAP = 14
 
 
 class StatsBar(QWidget):
@@ -21,16 +24,27 @@ class StatsBar(QWidget):
         super().__init__(parent)
         self.setObjectName("stats_bar")
         self.setStyleSheet(f'QLabel[warning="true"] {{ color: {WARNING_COLOR}; font-weight: bold; }}')
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 2, 6, 2)
-        layout.setSpacing(14)
-        self._speed = self._add_label(layout, "stats_speed")
-        self._ttft = self._add_label(layout, "stats_ttft")
-        self._context = self._add_label(layout, "stats_context")
-        layout.addStretch(1)
-        self._memory = self._add_label(layout, "stats_memory")
-        self._cpu = self._add_label(layout, "stats_cpu")
-        self._energy = self._add_label(layout, "stats_energy")
+        # The answer's figures on the left, the meters on the right; the two groups go one above
+        # the other when a narrow window cannot hold them side by side (nothing is cut off).
+        self._layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self._layout.setContentsMargins(6, 2, 6, 2)
+        self._layout.setSpacing(GAP)
+        answer, meters = QHBoxLayout(), QHBoxLayout()
+        for group in (answer, meters):
+            group.setSpacing(GAP)
+        self._speed = self._add_label(answer, "stats_speed")
+        self._ttft = self._add_label(answer, "stats_ttft")
+        self._context = self._add_label(answer, "stats_context")
+        answer.addStretch(1)
+        meters.addStretch(1)
+        self._memory = self._add_label(meters, "stats_memory")
+        self._cpu = self._add_label(meters, "stats_cpu")
+        self._energy = self._add_label(meters, "stats_energy")
+        self._groups = (answer, meters)
+        self._layout.addLayout(answer, 1)
+        self._layout.addLayout(meters, 1)
+        # The bar may be narrower than both groups side by side (it stacks them): see minimumSizeHint.
+        self._layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
 
     def show_memory(self, sample: MemorySample) -> None:
         share = sample.model_share
@@ -87,6 +101,29 @@ class StatsBar(QWidget):
         self._set(self._speed, "", "")
         self._set(self._ttft, "", "")
 
+    @property
+    def stacked(self) -> bool:
+        """True while the figures and the meters are shown on two lines (the bar is too narrow)."""
+        return self._layout.direction() == QBoxLayout.Direction.TopToBottom
+
+    def minimumSizeHint(self) -> QSize:
+        margins = self._layout.contentsMargins()
+        widest = max(group.minimumSize().width() for group in self._groups) + margins.left() + margins.right()
+        return QSize(widest, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        for group in self._groups:
+            group.invalidate()   # a label just shown, hidden or changed: measure it as it is now
+        margins = self._layout.contentsMargins()
+        needed = sum(group.sizeHint().width() for group in self._groups) + GAP + margins.left() + margins.right()
+        direction = QBoxLayout.Direction.TopToBottom if needed > self.width() else QBoxLayout.Direction.LeftToRight
+        if direction != self._layout.direction():
+            self._layout.setDirection(direction)
+
     def _add_label(self, layout: QHBoxLayout, name: str) -> QLabel:
         label = QLabel(self)
         label.setObjectName(name)
@@ -94,8 +131,8 @@ class StatsBar(QWidget):
         layout.addWidget(label)
         return label
 
-    @staticmethod
-    def _set(label: QLabel, text: str, tooltip: str) -> None:
+    def _set(self, label: QLabel, text: str, tooltip: str) -> None:
         label.setText(text)
         label.setToolTip(tooltip if text else "")
         label.setHidden(not text)
+        self._fit()

@@ -102,3 +102,24 @@ def test_energy_before_the_first_token(bar):
     assert shown(bar, "energy") == "≈ 500 mWh this chat"
     bar.show_energy(None, None, None, False)
     assert shown(bar, "energy") == ""
+
+
+def test_a_narrow_bar_puts_the_meters_under_the_figures_and_cuts_nothing(bar, qtbot):
+    bar.show_speed(1969.4, 150.2, 0.342)
+    bar.show_context(654, 8192)
+    bar.show_memory(MemorySample(128 * MIB, 19 * MIB, 3 * MIB, "psutil"))
+    bar.show_cpu(99.0)
+    bar.show_energy(0.231, None, "estimated", False)
+    names = ("speed", "ttft", "context", "memory", "cpu", "energy")
+    bar.resize(1600, 40)
+    qtbot.waitUntil(lambda: not bar.stacked)
+    assert all(label(bar, n).width() >= label(bar, n).sizeHint().width() for n in names)
+    bar.resize(500, 40)
+    qtbot.waitUntil(lambda: bar.stacked)
+    qtbot.waitUntil(lambda: bar.height() > label(bar, "speed").height() * 2)
+    assert all(label(bar, n).width() >= label(bar, n).sizeHint().width() for n in ("speed", "ttft", "context"))
+    bar.clear_answer()   # shorter again: back on one line
+    bar.show_energy(None, None, None, False)
+    bar.show_context(0, 8192)
+    bar.resize(500, 40)
+    qtbot.waitUntil(lambda: not bar.stacked)

@@ -4,6 +4,7 @@ real X server (test_window_kill.py, test_screenshots.py). Not a test module itse
     python -m tests.ui.window_driver kill --data-dir D --model M
     python -m tests.ui.window_driver reopen --data-dir D --conversation ID
     python -m tests.ui.window_driver screenshots --data-dir D --model M --out FOLDER
+    python -m tests.ui.window_driver completion-screenshots --data-dir D --model BASE_MODEL --out FOLDER
 
 The app starts exactly as `bitnet-desktop --data-dir D` starts it (`bitnet_desktop.ui.app.main`); a
 script scheduled before the event loop runs then finds the window and works it as a person would.
@@ -14,6 +15,8 @@ Each step is one line on stdout (flushed at once: the test reads them while the 
     reopen:      shown <json of what the chat view shows>, then the window closes normally
     screenshots: shot <json: name, path, width, height> per picture (first-run, chat-light,
                  chat-light-end, settings-dialog, chat-dark), then done
+    completion-screenshots: loaded, then shot <json> per picture (completion, completion-continued),
+                 then done
 
 Failures are "error <text>" and a non-zero exit; an unexpected Qt warning makes the exit status 3.
 A watchdog ends the process after WATCHDOG_S whatever happens, so a caller's wait is always bounded.
@@ -200,6 +203,20 @@ def show_conversation(window, conversation_id: int) -> None:
 # ---- screenshots: the window on a real X server, light and dark
 
 
+def save_window_picture(window, out: Path, name: str) -> None:
+    """The window's pixels as the X server has them (dialogs over it included), as out/name.png."""
+    window.repaint()
+    image = window.screen().grabWindow(window.winId()).toImage()
+    if image.isNull():
+        raise RuntimeError(f"grabWindow gave no image for {name}")
+    path = out / f"{name}.png"
+    if not image.save(str(path)):
+        raise RuntimeError(f"{path} could not be written")
+    ratio = window.devicePixelRatio()
+    say("shot " + json.dumps({"name": name, "path": str(path), "width": round(window.width() * ratio),
+                              "height": round(window.height() * ratio)}))
+
+
 def script_screenshots(args) -> None:
     from PySide6.QtWidgets import QApplication, QLabel
 
@@ -217,17 +234,7 @@ def script_screenshots(args) -> None:
         return widget.isVisible() and handle is not None and handle.isExposed()
 
     def shoot(name: str, then) -> None:
-        """The window's pixels as the X server has them (dialogs over it included)."""
-        window.repaint()
-        image = window.screen().grabWindow(window.winId()).toImage()
-        if image.isNull():
-            raise RuntimeError(f"grabWindow gave no image for {name}")
-        path = out / f"{name}.png"
-        if not image.save(str(path)):
-            raise RuntimeError(f"{path} could not be written")
-        ratio = window.devicePixelRatio()
-        say("shot " + json.dumps({"name": name, "path": str(path), "width": round(window.width() * ratio),
-                                  "height": round(window.height() * ratio)}))
+        save_window_picture(window, out, name)
         then()
 
     def first_run() -> None:
@@ -276,7 +283,49 @@ def script_screenshots(args) -> None:
     poll_until(lambda: shown(window) and shown(chat.first_run), guarded(first_run), "the window to show")
 
 
-SCRIPTS = {"kill": script_kill, "reopen": script_reopen, "screenshots": script_screenshots}
+# ---- completion-screenshots: a base model's text-completion view, before and after Continue
+
+
+def script_completion_screenshots(args) -> None:
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from tests.ui import screenshot_completion
+
+    app = QApplication.instance()
+    window = find_window()
+    page = window.completion
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def shoot(name: str, then) -> None:
+        save_window_picture(window, out, name)
+        then()
+
+    def fill() -> None:
+        if not window.showing_completion:
+            raise RuntimeError("the base model did not open the completion view")
+        document_id = screenshot_completion.fill_store(window.store, args.model)
+        page.open_document(document_id)
+        context = page.stats.findChild(QLabel, "stats_context")   # counted on the engine thread
+        handle = window.windowHandle()
+        poll_until(lambda: page.editor.isVisible() and handle is not None and handle.isExposed()
+                   and context.text() != "", guarded(lambda: shoot("completion", guarded(continue_text))),
+                   "the document and its context use to show")
+
+    def continue_text() -> None:
+        page.continuation_finished.connect(guarded(lambda _outcome: shoot("completion-continued", finish)))
+        page.continue_text()
+
+    def finish() -> None:
+        say("done")
+        window.close()
+        app.quit()
+
+    load_model(window, args.model, guarded(fill))
+
+
+SCRIPTS = {"kill": script_kill, "reopen": script_reopen, "screenshots": script_screenshots,
+           "completion-screenshots": script_completion_screenshots}
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -299,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     # One thread and a large context: the small model then answers for seconds, not a fraction of one,
     # and the run leaves the other core to whatever else the machine is doing.
     settings = {"threads": 1, "context_length": 8192}
-    if args.mode == "screenshots":
+    if args.mode in ("screenshots", "completion-screenshots"):
         settings["theme"] = "light"
     if args.mode != "reopen":
         write_settings(data_dir, **settings)
