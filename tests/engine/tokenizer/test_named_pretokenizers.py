@@ -16,6 +16,7 @@ import pytest
 
 from bitnet_desktop.engine.errors import TokenizerMetadataError
 from bitnet_desktop.engine.gguf import GGUFArray, ValueType, open_gguf, write_gguf
+from bitnet_desktop.engine.synth import write_synthetic_model
 from bitnet_desktop.engine.tokenizer import Tokenizer
 from bitnet_desktop.engine.tokenizer.pretokenizers import FALCON_DEFINITION, pre_tokenizer_for
 from tests.engine.tokenizer.reference_vocabularies import hf_reference_for, trained_bpe_metadata_with_unreachable_words
@@ -129,3 +130,21 @@ def test_a_gguf_file_with_an_unknown_name_is_refused_naming_the_file(falcon_trai
         Tokenizer.from_gguf_metadata(g.metadata)
     assert str(error.value).startswith(f"{path}: metadata key 'tokenizer.ggml.pre' = 'qwen2' names a pre-tokenizer")
     assert error.value.source == str(path) and error.value.key == "tokenizer.ggml.pre"
+
+
+@pytest.mark.parametrize("name", ["falcon3", "falcon_e", "llama-bpe"])
+def test_a_synthetic_llama_file_with_the_name_tokenizes_as_hugging_face(tmp_path, name):
+    # The synth's arch-llama writer, as for the Falcon3 / Falcon-E / Llama3-8B twins, on its test-size shape.
+    path = write_synthetic_model(tmp_path / "model.gguf", "tiny-llama", "i2_s", pre=name)
+    with open_gguf(path) as g:
+        assert g.metadata["tokenizer.ggml.pre"] == name
+        tokenizer = Tokenizer.from_gguf_metadata(g.metadata)
+        vocabulary = {key: list(g.metadata[key]) for key in
+                      ("tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges")}
+    pre_tokenizer = pre_tokenizer_for(name)
+    assert tokenizer.pre_tokenizer is pre_tokenizer
+    reference = hf_reference_for(vocabulary, ignore_merges=pre_tokenizer.ignore_merges,
+                                 definition=pre_tokenizer.definition)
+    reference.encode_special_tokens = True
+    for text in CORPUS:
+        assert tokenizer.encode(text, add_bos=False) == reference.encode(text, add_special_tokens=False).ids, text
