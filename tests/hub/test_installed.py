@@ -82,9 +82,9 @@ def test_import_of_a_damaged_file_is_refused_with_the_reason(library, tmp_path, 
 
 
 def test_a_model_the_engine_cannot_run_is_refused(library, tmp_path, gguf):
-    llama = rewrite(gguf, tmp_path / "llama.gguf", meta={"general.architecture": (ValueType.STRING, "llama")})
-    with pytest.raises(ModelRejectedError, match="architecture 'llama' is not a BitNet model"):
-        library.import_file(llama)
+    other = rewrite(gguf, tmp_path / "qwen2.gguf", meta={"general.architecture": (ValueType.STRING, "qwen2")})
+    with pytest.raises(ModelRejectedError, match="architecture 'qwen2' is not a BitNet model"):
+        library.import_file(other)
     missing = rewrite(gguf, tmp_path / "missing.gguf", drop=("blk.1.ffn_up.weight",))
     with pytest.raises(ModelRejectedError, match="'blk.1.ffn_up.weight' is missing"):
         library.import_file(missing)
