@@ -64,7 +64,10 @@ that same data, so they follow. falcon-h1 is refused rather than guessed both wa
 on this engine.
 
 Note on the chain: Digits comes after ByteLevel, so it cuts the byte-level characters, not the text; the
-engine reproduces that (split_steps.py).
+engine reproduces that (split_steps.py). The three things to compare with TII's file, and what each changes:
+the step order (with Digits before ByteLevel, "  1" gives "ĠĠ" + "1" instead of "Ġ" + "Ġ" + "1", and "½"
+stays one word), individual_digits (false would keep digit runs together) and model.ignore_merges (true would
+take a word that is a vocabulary entry whole).
 """
 
 from __future__ import annotations
