@@ -137,6 +137,18 @@ def test_an_unknown_tokenizer_model_names_the_file(bpe_file, tmp_path):
     refused(bpe_file, tmp_path, "tokenizer.ggml.model", V.STRING, "bert", "'bert' is not supported")
 
 
+@pytest.mark.parametrize("name", ["qwen2", "gpt-4o", "falcon-h1"])
+def test_an_unknown_pre_tokenizer_names_the_file_the_value_and_the_known_ones(bpe_file, tmp_path, name):
+    refused(bpe_file, tmp_path, "tokenizer.ggml.pre", V.STRING, name,
+            f"= {name!r} names a pre-tokenizer this engine does not implement", "'falcon3', 'falcon_e'")
+
+
+def test_a_sentencepiece_file_keeps_ignoring_the_pre_tokenizer(spm_file, tmp_path):
+    path = rewrite(spm_file, tmp_path / "spm.gguf", meta={"tokenizer.ggml.pre": (V.STRING, "qwen2")})
+    with open_gguf(path) as g:
+        assert Tokenizer.from_gguf_metadata(g.metadata).pre_tokenizer is None
+
+
 @pytest.mark.parametrize("key", ["tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_eos_token",
                                  "tokenizer.ggml.add_space_prefix"])
 def test_flags_that_are_not_bools_are_refused(spm_file, tmp_path, key):
