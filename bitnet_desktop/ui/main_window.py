@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open model file…", self.choose_model_file, QKeySequence.StandardKey.Open)
         self.recent_menu = file_menu.addMenu("Open &recent model")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self._action(file_menu, "&New chat or document", self._new_writing, QKeySequence.StandardKey.New)
+        self.new_action = self._action(file_menu, "&New chat", self._new_writing, QKeySequence.StandardKey.New)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit_menu = self.menuBar().addMenu("&Settings")
@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         page = self.completion if info.base_model else self.chat
         self.writing.setCurrentWidget(page)
         self.tabs.setTabText(self.tabs.indexOf(self.writing), "Completion" if info.base_model else "Chat")
+        self.new_action.setText("&New document" if info.base_model else "&New chat")
 
     def _new_writing(self) -> None:
         if self.showing_completion:

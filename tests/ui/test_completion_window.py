@@ -144,11 +144,15 @@ def test_loading_a_chat_model_brings_the_chat_back(harness, base_model, chat_mod
     h = harness()
     h.load(base_model)
     assert h.window.showing_completion
+    h.window.new_action.trigger()      # File > New document
+    assert h.window.new_action.text() == "&New document" and len(h.store.documents.documents()) == 1
     h.load(chat_model)
     assert h.window.writing.currentWidget() is h.chat and h.window.tabs.tabText(0) == "Chat"
     assert "base model" not in h.chat.model_bar.label.text() and h.chat.composer.can_send
+    h.window.new_action.trigger()      # File > New chat
+    assert h.window.new_action.text() == "&New chat" and len(h.store.conversations()) == 1
     h.load(base_model)
-    assert h.window.showing_completion
+    assert h.window.showing_completion and h.window.completion.document_id == h.store.documents.documents()[0].id
 
 
 def test_delete_asks_and_then_removes_the_document(harness, qtbot):
