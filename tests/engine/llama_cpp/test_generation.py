@@ -138,11 +138,12 @@ def test_cancel_mid_generation_keeps_the_text_so_far(model):
     events = []
     for event in model.generator.generate(ids, SamplingParams(temperature=0.0, max_tokens=50)):
         events.append(event)
-        if isinstance(event, TokenEvent) and event.index == 2:
-            threading.Thread(target=model.generator.cancel).start()
-            threading.Event().wait(0.05)
+        if isinstance(event, TokenEvent) and event.index == 2:  # cancelled from another thread, as the window does
+            canceller = threading.Thread(target=model.generator.cancel)
+            canceller.start()
+            canceller.join()
     finished = events[-1]
-    assert finished.reason == FinishReason.CANCELLED and 3 <= len(finished.token_ids) < 50
+    assert finished.reason == FinishReason.CANCELLED and len(finished.token_ids) == 3
     assert model.generator.cached_tokens == model.native.kv_length
 
 
