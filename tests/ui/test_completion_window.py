@@ -170,3 +170,28 @@ def test_delete_asks_and_then_removes_the_document(harness, qtbot):
     delete.click()
     assert [d.id for d in h.store.documents.documents()] == [keep.id]
     assert page.document_id == keep.id and page.editor.toPlainText() == "kept" and gone != keep.id
+
+
+def test_text_typed_without_a_model_is_saved_and_a_failed_save_keeps_it_in_the_editor(harness, qtbot, monkeypatch):
+    from bitnet_desktop.chats.errors import DiskFullError
+
+    h = harness()
+    page = h.window.completion
+    assert page.document_id is None and not page.button.isEnabled() and "Open a model" in page.reason.text()
+    qtbot.keyClicks(page.editor, "Notes")
+    qtbot.waitUntil(lambda: [d.text for d in h.store.documents.documents()] == ["Notes"], timeout=5_000)
+    assert page.document_id == h.store.documents.documents()[0].id
+
+    def full(*args, **kwargs):
+        raise DiskFullError("the disk is full (test)")
+
+    monkeypatch.setattr(h.store.documents, "update_document", full)
+    qtbot.keyClicks(page.editor, " to keep")
+    with qtbot.waitSignal(page.error_shown, timeout=5_000) as shown:
+        pass
+    assert "not saved" in shown.args[0] and "disk is full" in shown.args[0]
+    assert page.editor.toPlainText() == "Notes to keep" and page.notice.isVisibleTo(page)
+    assert not page.new_document()            # nothing moves on while the text is unsaved
+    assert page.editor.toPlainText() == "Notes to keep"
+    monkeypatch.undo()
+    assert page.save_now() and h.store.documents.document(page.document_id).text == "Notes to keep"
