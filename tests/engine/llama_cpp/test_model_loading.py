@@ -98,7 +98,8 @@ def test_a_progress_callback_that_fails_inside_llama_cpp_is_raised_after_it(ordi
 def test_a_model_larger_than_free_memory_is_refused_before_loading(ordinary_path):
     per_position = 2 * 2 * (32 + 32) * 2  # layers * kv heads * (k + v) * f16
     too_long = 2 * psutil.virtual_memory().total // per_position
-    with pytest.raises(InsufficientMemoryError, match=r"needs about .* MiB under llama.cpp \(weights .* KV cache") as raised:
+    refusal = r"needs about .* MiB under llama.cpp \(weights .* KV cache .* choose a smaller context length"
+    with pytest.raises(InsufficientMemoryError, match=refusal) as raised:
         load_model(ordinary_path, LoadOptions(threads=1, context_length=too_long))
     del raised  # its traceback's frames hold views of the mapping
     gc.collect()
