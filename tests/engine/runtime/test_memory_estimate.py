@@ -36,3 +36,25 @@ def test_the_loading_copy_counts_against_the_memory_available():
     check_fits(estimate, "model.gguf", available=estimate.peak)
     with pytest.raises(InsufficientMemoryError, match=r"needs about 261 MiB .* while loading 100 more\) but only"):
         check_fits(estimate, "model.gguf", available=estimate.total + 1)
+
+
+@pytest.mark.parametrize("fmt", ["i2_s", "tq2_0"])
+def test_llama_estimate_is_what_the_native_model_reads_and_allocates(tmp_path, fmt):
+    """Arch llama: the ternary weights at their I2_S size, two norms per layer (no sub-norms) and
+    rope_freqs; with the int8 head the untied F16 output only builds the head. The estimate of the
+    loaded model's native allocations equals what the library reports once it exists."""
+    from bitnet_desktop.engine.runtime.model import BitNetModel, LoadOptions
+    from bitnet_desktop.engine.synth import SyntheticModel
+
+    path = synth(tmp_path, shape="tiny-llama", fmt=fmt, rope_freqs=True)
+    m = SyntheticModel("tiny-llama", "i2_s", rope_freqs=True)
+    expected = sum(t.nbytes for t in m.layout() if m.specs[t.name].role in ("ternary", "norm", "rope_freqs"))
+    with open_gguf(path) as g:
+        assert weight_bytes_read(g, "i8") == expected
+    model = BitNetModel.load(path, LoadOptions(threads=2, head="fast", context_length=256))
+    try:
+        native = model.native
+        assert (model.memory.kv_cache, model.memory.scratch, model.memory.fast_head) == \
+               (native.kv_bytes, native.scratch_bytes, native.head_bytes)
+    finally:
+        model.close()
