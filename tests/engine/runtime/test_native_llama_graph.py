@@ -137,3 +137,15 @@ def test_bad_rope_freqs_are_refused(freqs, error, message):
     config = replace(native_config(m), rope_freqs=freqs)
     with pytest.raises(error, match=message):
         NativeModel(KernelContext(threads=1), config, m.engine_layers(), m.token_embd, m.output_norm, m.output)
+
+
+def test_unknown_rope_style_is_refused_by_the_binding_and_the_library():
+    from bitnet_desktop.engine.native._loader import load
+
+    m = _model("gqa2-tied")
+    with pytest.raises(ModelConfigError, match="unknown rope style 'gptj'"):
+        NativeModel.estimate_memory(replace(native_config(m), rope_style="gptj"), 1)
+    ffi, lib = load()
+    cfg, _arrays = native_config(m)._to_native(ffi)
+    cfg.rope_style = 7
+    assert lib.bn_model_memory_estimate(cfg, 1, ffi.NULL, ffi.NULL, ffi.NULL, ffi.NULL) == 8  # BN_ERR_BAD_VALUE
