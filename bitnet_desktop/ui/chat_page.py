@@ -245,7 +245,7 @@ class ChatPage(QWidget):
         self.start_answer()
 
     def start_answer(self, policy: ContextPolicy | None = None) -> None:
-        if self.engine.info is None or self.conversation_id is None or self.generating:
+        if not self._can_chat or self.conversation_id is None or self.generating:
             return
         self.notice.hide()
         live, cancel = LiveAnswer(), CancelToken()
@@ -277,7 +277,7 @@ class ChatPage(QWidget):
                 pass
 
     def _on_view_regenerate_requested(self, message_id: int) -> None:
-        if self.generating or self.engine.info is None:
+        if self.generating or not self._can_chat:
             return
         try:
             ChatSession(self.store, self.conversation_id, None).drop_answer()
@@ -376,9 +376,13 @@ class ChatPage(QWidget):
 
     # ---- stats
 
+    @property
+    def _can_chat(self) -> bool:
+        """A model is loaded and it has a chat format (a base model continues text instead)."""
+        return self.engine.info is not None and not self.engine.info.base_model
+
     def _show_context_use(self) -> None:
-        info = self.engine.info
-        if info is None or self.conversation_id is None:
+        if not self._can_chat or self.conversation_id is None:
             return
         conversation_id, store = self.conversation_id, self.store
 

@@ -195,3 +195,18 @@ def test_text_typed_without_a_model_is_saved_and_a_failed_save_keeps_it_in_the_e
     assert page.editor.toPlainText() == "Notes to keep"
     monkeypatch.undo()
     assert page.save_now() and h.store.documents.document(page.document_id).text == "Notes to keep"
+
+
+def test_with_a_base_model_loaded_the_hidden_chat_changes_nothing(harness, base_model, chat_model, qtbot):
+    h = harness()
+    h.load(chat_model)
+    cid = h.chat.new_conversation()
+    h.store.update_conversation(cid, sampling={"temperature": 0, "max_tokens": 4})
+    h.send_and_wait("Hi")
+    before = h.store.messages(cid)
+    h.load(base_model)
+    errors = []
+    h.chat.error_shown.connect(errors.append)
+    h.chat._on_view_regenerate_requested(before[-1].id)   # e.g. a shortcut reaching the hidden view
+    h.chat.start_answer()
+    assert not h.chat.generating and h.store.messages(cid) == before and errors == []
