@@ -4,7 +4,8 @@ The need is the engine's own estimate (engine/runtime/memory.py: the weights the
 the F16 KV cache at the context, the scratch buffers, the int8 head copy in fast mode), computed from
 whichever facts are at hand, best first:
 
-* "file": the GGUF itself (an installed model): exactly what BitNetModel.load checks;
+* "file": the GGUF itself (an installed model): exactly what the load checks (BitNetModel's
+  estimate, or the llama.cpp engine's for an ordinary GGUF);
 * "catalog shape": the layer sizes the catalog records (BITNET_SPEC 1.1 for 2B-4T), assuming the
   embedding is stored as the catalog says (F16);
 * "file size": nothing but the download size (a model whose shape no checked source gives): the
@@ -85,8 +86,20 @@ def memory_for_file(path: str | os.PathLike, context: int | None = None, head: s
     from ..engine.runtime.native_model import NativeModel, NativeModelConfig
     from ..engine.runtime.weights import native_table_types
 
+    from ..engine.llama_cpp.memory import estimate_memory as llama_cpp_estimate
+    from ..engine.runtime.model_kind import is_ternary_model
+    from ..engine.runtime.native_model import DEFAULT_MAX_BATCH
+
     mode = _head(head)
     with open_gguf(path) as g:
+        if not is_ternary_model(g):
+            trained = g.metadata.get(f"{g.metadata.get('general.architecture')}.context_length")
+            trained = trained if isinstance(trained, int) and not isinstance(trained, bool) and trained > 0 \
+                else LOAD_DEFAULT_CONTEXT
+            context = context or min(LOAD_DEFAULT_CONTEXT, trained)
+            estimate = llama_cpp_estimate(g, context, DEFAULT_MAX_BATCH)
+            return MemoryNeed(estimate.total, estimate.peak, context, _mode_name(mode), "file", estimate,
+                              note="ordinary GGUF: llama.cpp's need (the head mode does not apply)")
         embd = g.tensors.get("token_embd.weight")
         vocab_rows = embd.shape[0] if embd is not None and len(embd.shape) == 2 else 0
         spec = read_model_spec(g.metadata, str(path), vocab_rows)

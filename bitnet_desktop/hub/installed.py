@@ -11,7 +11,10 @@ control), one sub-folder per model holding its GGUF (or a link to it) and a mani
 
 A model becomes visible in one rename (its folder, manifest included), so a crash never leaves a
 listed model without its file. Every file is checked by the engine's own reader before it is listed
-(`inspect_model_file`): a file the engine cannot run is refused with the engine's reason.
+(`inspect_model_file`): a file the engine cannot run is refused with the engine's reason. A ternary
+BitNet file is checked as our engine loads it; an ordinary GGUF (engine/runtime/model_kind.py) is
+accepted when llama.cpp can run it: llama-cpp-python installed and no tensor in a format only
+bitnet.cpp knows.
 
     library = ModelLibrary.open()                  # or ModelLibrary(path)
     model = library.import_file("/tmp/x.gguf", mode="copy")
@@ -72,9 +75,14 @@ class InstallError(InstalledModelError):
 # ---- what the engine's reader says about a file ----
 
 
+# Tensor types only bitnet.cpp's fork of llama.cpp knows: llama.cpp cannot run a file holding them.
+BITNET_CPP_ONLY_TYPES = ("I2_S", "TL1", "TL2")
+
+
 @dataclass(frozen=True)
 class ModelFacts:
-    format: str               # type of the ternary weights, e.g. "I2_S"
+    format: str               # type of the ternary weights, e.g. "I2_S" (ordinary models: the
+                              # projections' type, e.g. "Q8_0")
     architecture: str
     name: str                 # general.name, may be empty
     tensor_count: int
@@ -86,6 +94,7 @@ class ModelFacts:
     vocab_size: int
     tied: bool
     embedding_type: str
+    engine: str = "bitnet"    # "bitnet" (ours) or "llama.cpp" (an ordinary GGUF)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,12 +107,15 @@ def inspect_model_file(path: str | os.PathLike, check_tokenizer: bool = True) ->
     ModelRejectedError with the engine's reason; nothing is converted or loaded."""
     from ..engine.errors import BitNetError
     from ..engine.gguf import open_gguf
+    from ..engine.runtime.model_kind import is_ternary_model
     from ..engine.runtime.model_spec import read_model_spec
 
     path = Path(path)
     label = path.name
     try:
         with open_gguf(path) as g:
+            if not is_ternary_model(g):
+                return _ordinary_model_facts(g)
             embd = g.tensors.get("token_embd.weight")
             vocab_rows = embd.shape[0] if embd is not None and len(embd.shape) == 2 else 0
             spec = read_model_spec(g.metadata, str(path), vocab_rows)
@@ -123,6 +135,40 @@ def inspect_model_file(path: str | os.PathLike, check_tokenizer: bool = True) ->
     except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise ModelRejectedError(f"{label} cannot be read: {reason}", label=label, reason=reason) from None
+
+
+def _ordinary_model_facts(g) -> ModelFacts:
+    """Facts of an ordinary GGUF, which llama.cpp runs: refused (with the reason) when llama-cpp-python
+    is missing or a tensor is stored in a type only bitnet.cpp knows."""
+    from ..engine.errors import ModelFormatError
+    from ..engine.llama_cpp.library import llama_cpp_library
+
+    arch = g.metadata.get("general.architecture")
+    if not isinstance(arch, str) or not arch:
+        raise ModelFormatError(f"{g.path}: the file names no architecture (general.architecture)")
+    foreign = sorted({t.type.name for t in g.tensors.values() if t.type.name in BITNET_CPP_ONLY_TYPES})
+    if foreign:
+        raise ModelFormatError(
+            f"{g.path}: architecture {arch!r} is not a BitNet model this engine runs, and llama.cpp cannot "
+            f"run it either: it holds {', '.join(foreign)} tensors, a format only bitnet.cpp knows")
+    llama_cpp_library()  # raises LlamaCppUnavailableError with the install hint
+    meta = g.metadata
+
+    def number(key: str) -> int:
+        value = meta.get(f"{arch}.{key}")
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+    embd = g.tensors.get("token_embd.weight")
+    probe = g.tensors.get("blk.0.attn_q.weight") or g.tensors.get("blk.0.ffn_down.weight") or embd
+    return ModelFacts(
+        format=probe.type.name if probe is not None else "unknown", architecture=arch,
+        name=meta.get("general.name") if isinstance(meta.get("general.name"), str) else "",
+        tensor_count=len(g.tensors), parameter_count=sum(t.n_elements for t in g.tensors.values()),
+        file_size=g.file_size, context_length=number("context_length"), n_layers=number("block_count"),
+        d_model=number("embedding_length"),
+        vocab_size=embd.shape[0] if embd is not None and len(embd.shape) == 2 else 0,
+        tied="output.weight" not in g.tensors, embedding_type=embd.type.name if embd is not None else "unknown",
+        engine="llama.cpp")
 
 
 def _check_tensors(g, spec) -> str:
@@ -178,6 +224,7 @@ class InstalledModel:
     parameter_count: int = 0
     context_length: int = 0
     tensor_count: int = 0
+    engine: str = "bitnet"             # "bitnet" or "llama.cpp" (ModelFacts.engine)
     repo: str | None = None
     commit: str | None = None          # the hub commit the file was downloaded at
     sha256: str | None = None          # verified against the hub for downloads; computed for imports
@@ -412,7 +459,7 @@ class ModelLibrary:
                 name=name, folder=self.root / name, file=file_name, source=source, how=how, size=facts.file_size,
                 installed_at=time.time(), format=facts.format, architecture=facts.architecture,
                 parameter_count=facts.parameter_count, context_length=facts.context_length,
-                tensor_count=facts.tensor_count, repo=repo, commit=commit, sha256=sha256, catalog_id=catalog_id,
+                tensor_count=facts.tensor_count, engine=facts.engine, repo=repo, commit=commit, sha256=sha256, catalog_id=catalog_id,
                 original_path=original_path)
             write_json_atomically(incoming / MANIFEST_FILE, model.to_dict())
             try:

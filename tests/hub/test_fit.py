@@ -42,6 +42,22 @@ def test_file_estimate_defaults_to_the_loaders_context(tmp_path):
     assert memory_for_file(path, 2048, threads=1).estimate.kv_cache == 4 * need.estimate.kv_cache
 
 
+def test_an_ordinary_gguf_is_estimated_as_the_llama_cpp_engine_loads_it(tmp_path):
+    from bitnet_desktop.engine.runtime.loader import load_model
+    from bitnet_desktop.engine.runtime.model import LoadOptions
+    from tests.engine.llama_cpp.ordinary_gguf import write_ordinary_gguf
+
+    path = write_ordinary_gguf(tmp_path / "ordinary.gguf", fmt="q8_0", n_ctx=768)
+    need = memory_for_file(path, threads=1)
+    assert (need.source, need.context) == ("file", 768)
+    model = load_model(path, LoadOptions(threads=1))
+    try:
+        assert model.engine_name == "llama.cpp" and need.estimate == model.memory
+    finally:
+        model.close()
+    assert memory_for_file(path, 384, threads=1).estimate.kv_cache * 2 == need.estimate.kv_cache
+
+
 def test_2b4t_from_the_catalog():
     entry = load_catalog(with_user_entries=False).find("bitnet-b1.58-2b-4t")
     need = memory_for_entry(entry, 4096, "fast", threads=2)

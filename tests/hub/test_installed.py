@@ -19,6 +19,7 @@ from bitnet_desktop.hub.installed import (
     model_name_for,
     models_dir,
 )
+from tests.engine.llama_cpp.ordinary_gguf import write_ordinary_gguf
 from tests.engine.runtime.gguf_files import rewrite
 
 
@@ -83,7 +84,8 @@ def test_import_of_a_damaged_file_is_refused_with_the_reason(library, tmp_path, 
 
 def test_a_model_the_engine_cannot_run_is_refused(library, tmp_path, gguf):
     other = rewrite(gguf, tmp_path / "qwen2.gguf", meta={"general.architecture": (ValueType.STRING, "qwen2")})
-    with pytest.raises(ModelRejectedError, match="architecture 'qwen2' is not a BitNet model"):
+    with pytest.raises(ModelRejectedError, match="'qwen2' is not a BitNet model .* llama.cpp cannot run it "
+                                                 "either: it holds I2_S tensors"):
         library.import_file(other)
     missing = rewrite(gguf, tmp_path / "missing.gguf", drop=("blk.1.ffn_up.weight",))
     with pytest.raises(ModelRejectedError, match="'blk.1.ffn_up.weight' is missing"):
@@ -96,10 +98,22 @@ def test_a_model_the_engine_cannot_run_is_refused(library, tmp_path, gguf):
     assert library.list() == []
 
 
+def test_an_ordinary_gguf_is_installed_for_the_llama_cpp_engine(library, tmp_path):
+    (tmp_path / "src").mkdir()
+    path = write_ordinary_gguf(tmp_path / "src" / "ordinary.gguf", fmt="q8_0", n_ctx=768)
+    facts = inspect_model_file(path)
+    assert (facts.engine, facts.architecture, facts.format, facts.n_layers, facts.d_model, facts.vocab_size,
+            facts.context_length, facts.tied) == ("llama.cpp", "llama", "Q8_0", 2, 128, 1024, 768, False)
+    model = library.import_file(path, "copy")
+    assert (model.engine, model.format) == ("llama.cpp", "Q8_0")
+    assert library.get(model.name).engine == "llama.cpp"  # kept in the manifest
+
+
 def test_inspect_reports_what_the_engine_reads(gguf):
     facts = inspect_model_file(gguf)
     assert (facts.format, facts.n_layers, facts.d_model, facts.vocab_size, facts.context_length, facts.tied) == \
         ("I2_S", 2, 256, 1024, 512, True)
+    assert facts.engine == "bitnet"
     assert facts.file_size == gguf.stat().st_size and facts.parameter_count > 1_000_000
 
 
