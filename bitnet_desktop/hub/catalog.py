@@ -53,12 +53,13 @@ class ModelShape:
     rope_theta: float = 500000.0
     rms_eps: float = 1e-5
     embedding_type: str = "F16"   # how token_embd (and an untied output) is stored
+    architecture: str = "bitnet-b1.58"  # the entry's GGUF architecture: which graph (sub-norms or not)
 
-    def to_spec(self, context: int, arch: str = "bitnet-b1.58", name: str = ""):
+    def to_spec(self, context: int, name: str = ""):
         """The engine's ModelSpec for this shape at `context` positions."""
         from ..engine.runtime.model_spec import ModelSpec
 
-        return ModelSpec(arch=arch, name=name, n_layers=self.n_layers, d_model=self.d_model, d_ffn=self.d_ffn,
+        return ModelSpec(arch=self.architecture, name=name, n_layers=self.n_layers, d_model=self.d_model, d_ffn=self.d_ffn,
                          n_heads=self.n_heads, n_kv_heads=self.n_kv_heads, head_dim=self.head_dim,
                          vocab_size=self.vocab_size, context_length=context, rope_theta=self.rope_theta,
                          rms_eps=self.rms_eps, activation=self.activation)
@@ -297,17 +298,18 @@ def _entry(item: Any, where: str) -> CatalogEntry:
     if item.get("licence") is not None:
         lf = _Fields(item["licence"], f"{where}: licence")
         licence = Licence(lf.text("name"), lf.text("url"), lf.flag("accept_before_download"))
-    shape = _shape(item.get("shape"), f"{where}: shape")
+    architecture = f.text("architecture", optional=True)
+    shape = _shape(item.get("shape"), f"{where}: shape", architecture or "bitnet-b1.58")
     return CatalogEntry(
         id=entry_id, name=f.text("name", entry_id), repo=repo, file=file, format=f.text("format", optional=True),
         size=f.integer("size"), sha256=sha256, parameters=f.text("parameters", optional=True),
         parameter_count=f.integer("parameter_count"), context_length=f.integer("context_length"), kind=kind,
-        licence=licence, architecture=f.text("architecture", optional=True), engine=engine,
+        licence=licence, architecture=architecture, engine=engine,
         engine_note=f.text("engine_note", ""), shape=shape, shape_source=f.text("shape_source", ""),
         description=f.text("description", ""), first_run=f.flag("first_run"))
 
 
-def _shape(item: Any, where: str) -> ModelShape | None:
+def _shape(item: Any, where: str, architecture: str) -> ModelShape | None:
     if item is None:
         return None
     f = _Fields(item, where)
@@ -325,4 +327,4 @@ def _shape(item: Any, where: str) -> ModelShape | None:
             raise f.fail(key, "a positive number")
         numbers[key] = float(value)
     return ModelShape(**sizes, tied=f.flag("tied"), activation=f.text("activation", "relu2"),
-                      embedding_type=f.text("embedding_type", "F16"), **numbers)
+                      embedding_type=f.text("embedding_type", "F16"), architecture=architecture, **numbers)

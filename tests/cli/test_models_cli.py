@@ -144,7 +144,9 @@ def test_info_of_catalog_entries_and_unknown_names(capsys, data_dir, one_thread_
     assert code == 0 and "(not installed)" in out and "MIT" in out and "memory at 2048" in out
     assert "predicted" in out and "rough" not in out
     code, out, _ = models(capsys, "info", "falcon3-1b-instruct-1.58bit", "--threads", "1", "--data-dir", data_dir)
-    assert code == 0 and "rough: from the file size" in out and "runs here:        no" in out
+    assert code == 0 and "predicted" in out and "rough" not in out and "runs here:        yes" in out
+    code, out, _ = models(capsys, "info", "falcon-e-1b-instruct", "--threads", "1", "--data-dir", data_dir)
+    assert code == 0 and "rough: from the file size" in out and "runs here:        checked after download" in out
     code, _, err = models(capsys, "info", "nothing-like-this", "--data-dir", data_dir)
     assert code == 2 and "neither an installed model" in err
 
@@ -152,7 +154,7 @@ def test_info_of_catalog_entries_and_unknown_names(capsys, data_dir, one_thread_
 def test_search_and_files(capsys, hub, data_dir, tiny_gguf):
     code, out, _ = models(capsys, "search", "falcon 3b", "--data-dir", data_dir)
     assert code == 0 and "falcon-e-3b-instruct" in out and "falcon3-3b-instruct-1.58bit" in out
-    assert "cannot run in this engine" in out and "accept before download" in out
+    assert "checked after download" in out and "accept before download" in out
     code, out, _ = models(capsys, "search", "--json", "--data-dir", data_dir)
     assert len(json.loads(out)["catalog"]) == 7
     assert models(capsys, "search", "zzz", "--data-dir", data_dir)[1] == "No matches.\n"

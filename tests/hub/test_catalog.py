@@ -80,7 +80,25 @@ def test_models_without_a_checked_configuration_say_so(catalog):
         if e.shape is None:
             assert "unknown" in e.shape_source and "file size" in e.shape_source
     falcon3 = [e for e in catalog if e.repo.startswith("tiiuae/Falcon3")]
-    assert falcon3 and all(e.engine == "no" and "'llama'" in e.engine_note for e in falcon3)
+    assert falcon3 and all(e.engine == "yes" and e.architecture == "llama" for e in falcon3)
+    falcon_e = [e for e in catalog if e.repo.startswith("tiiuae/Falcon-E")]
+    assert falcon_e and all(e.engine == "unknown" and "checked after download" in e.engine_note for e in falcon_e)
+
+
+def test_falcon3_1b_shape_accounts_for_the_published_file(catalog):
+    """The configuration gives the published file's size: I2_S projections (a quarter byte a weight plus
+    32 bytes each), F16 embedding and untied F16 output, f32 norms; the rest is the header."""
+    e = catalog.find("falcon3-1b-instruct-1.58bit")
+    s = e.shape
+    assert (s.architecture, s.activation, s.tied) == ("llama", "silu", False)
+    kv = s.n_kv_heads * s.head_dim
+    ternary = s.n_layers * sum(m * k // 4 + 32 for m, k in [(s.d_model, s.d_model), (kv, s.d_model), (kv, s.d_model),
+                                                           (s.d_model, s.d_model), (s.d_ffn, s.d_model),
+                                                           (s.d_ffn, s.d_model), (s.d_model, s.d_ffn)])
+    tensors = ternary + 2 * 2 * s.vocab_size * s.d_model + 4 * (2 * s.n_layers * s.d_model + s.d_model)
+    assert 0 < e.size - tensors < 8 << 20
+    spec = s.to_spec(2048)
+    assert spec.arch == "llama" and spec.kv_bytes_per_token() == 2 * 18 * 1024 * 2
 
 
 def test_found_as_package_data_listed_in_pyproject():
