@@ -10,7 +10,8 @@ from .arguments import MAX_CONTEXT, MAX_THREADS, context_length, threads
 
 def add_load_options(p, default_head: str = DEFAULT_HEAD, default_context: int = DEFAULT_CONTEXT,
                      min_context: int = 1) -> None:
-    p.add_argument("model", metavar="MODEL", help="path of a BitNet GGUF file (I2_S, TQ2_0 or TQ1_0)")
+    p.add_argument("model", metavar="MODEL", help="path of a GGUF file: a BitNet model (I2_S, TQ2_0 or TQ1_0) runs on this "
+                   "engine, any other on llama.cpp (the [llama] extra)")
     p.add_argument("--threads", type=threads, default=None, metavar="N",
                    help=f"threads, 1..{MAX_THREADS} (default: physical cores)")
     p.add_argument("--kernel", default=None, help="kernel variant (default: $BITNET_KERNEL or the best)")
