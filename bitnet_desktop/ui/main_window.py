@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.models.model_chosen.connect(self.load_model)
         self.chat.first_run.download_requested.connect(self._on_first_run_download_requested)
         self.chat.answer_finished.connect(self.models.record_answer)
+        self.completion.continuation_finished.connect(self.models.record_answer)
         offer = self.models.first_run_offer()
         self.chat.first_run.offer_download(*(offer or (None, None)))
         self.settings_page.change_requested.connect(self.edit_settings)

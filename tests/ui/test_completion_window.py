@@ -210,3 +210,21 @@ def test_with_a_base_model_loaded_the_hidden_chat_changes_nothing(harness, base_
     h.chat._on_view_regenerate_requested(before[-1].id)   # e.g. a shortcut reaching the hidden view
     h.chat.start_answer()
     assert not h.chat.generating and h.store.messages(cid) == before and errors == []
+
+
+def test_a_continuation_records_the_installed_models_measured_speed(harness, base_model, qtbot):
+    from bitnet_desktop.hub.installed import ModelLibrary
+
+    installed = ModelLibrary.open().import_file(base_model, mode="link")
+    h = harness(one_thread())
+    h.load(installed.path)
+    page = h.window.completion
+    page.new_document()
+    h.store.documents.update_document(page.document_id, sampling={**LONG, "max_tokens": 40})
+    page.editor.setPlainText("Speed test:")
+    outcome = continue_and_wait(qtbot, page)
+    assert len(outcome.finished.token_ids) == 40
+    qtbot.waitUntil(lambda: ModelLibrary.open().find(installed.path).measured is not None, timeout=10_000)
+    measured = ModelLibrary.open().find(installed.path).measured
+    assert measured["tokens_per_second"] == outcome.finished.stats.generation_tokens_per_second
+    assert (measured["threads"], measured["kernel"]) == (1, h.window.engine.info.kernel)
