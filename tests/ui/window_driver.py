@@ -5,6 +5,8 @@ real X server (test_window_kill.py, test_screenshots.py). Not a test module itse
     python -m tests.ui.window_driver reopen --data-dir D --conversation ID
     python -m tests.ui.window_driver screenshots --data-dir D --model M --out FOLDER
     python -m tests.ui.window_driver completion-screenshots --data-dir D --model BASE_MODEL --out FOLDER
+    python -m tests.ui.window_driver completion-kill --data-dir D --model BASE_MODEL
+    python -m tests.ui.window_driver completion-reopen --data-dir D
 
 The app starts exactly as `bitnet-desktop --data-dir D` starts it (`bitnet_desktop.ui.app.main`); a
 script scheduled before the event loop runs then finds the window and works it as a person would.
@@ -17,6 +19,10 @@ Each step is one line on stdout (flushed at once: the test reads them while the 
                  chat-light-end, settings-dialog, chat-dark), then done
     completion-screenshots: loaded, then shot <json> per picture (completion, completion-continued),
                  then done
+    completion-kill: loaded, document <id>, then streamed <chars> at every drain of the
+                 continuation; the test kills the process
+    completion-reopen: shown <json of the open document and what the editor shows>, then the window
+                 closes normally
 
 Failures are "error <text>" and a non-zero exit; an unexpected Qt warning makes the exit status 3.
 A watchdog ends the process after WATCHDOG_S whatever happens, so a caller's wait is always bounded.
@@ -40,6 +46,9 @@ POLL_MS = 50            # poll_until's period; its timeout is shorter than the t
 
 FIRST_SAMPLING = {"temperature": 1.0, "max_tokens": 24, "seed": 1}
 SECOND_SAMPLING = {"temperature": 1.0, "max_tokens": 4000, "seed": 1}
+# Seed 2 on the completion tests' base model writes thousands of tokens before it meets end-of-text.
+CONTINUATION_SAMPLING = {"temperature": 1.0, "max_tokens": 4000, "seed": 2, "top_k": 0, "top_p": 1.0, "min_p": 0.0}
+DOCUMENT_START = "A very long story:"
 FIRST_MESSAGE = "Hello! Who are you?"
 SECOND_MESSAGE = "Please tell me a very long story about a lighthouse keeper."
 
@@ -324,8 +333,56 @@ def script_completion_screenshots(args) -> None:
     load_model(window, args.model, guarded(fill))
 
 
+# ---- completion-kill / completion-reopen: a base model's continuation killed while it streams
+
+
+def script_completion_kill(args) -> None:
+    window = find_window()
+    page = window.completion
+    show_continuation = page._show_continuation
+
+    def streamed(text: str) -> None:   # what the drain timer hands the editor, as it streams
+        show_continuation(text)
+        say(f"streamed {len(text)}")
+
+    page._show_continuation = streamed
+
+    def start() -> None:
+        document_id = page.new_document()
+        page.documents.update_document(document_id, sampling=CONTINUATION_SAMPLING)
+        page.editor.setPlainText(DOCUMENT_START)
+        say(f"document {document_id}")
+        if not page.can_continue:
+            raise RuntimeError(f"Continue is not possible: {page.reason.text()!r}")
+        page.button.click()
+
+    load_model(window, args.model, guarded(start))
+
+
+def script_completion_reopen(args) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    window = find_window()
+
+    def show() -> None:
+        page = window.completion
+        say("shown " + json.dumps({"document_id": page.document_id, "text": page.editor.toPlainText(),
+                                   "showing_completion": window.showing_completion,
+                                   "listed": page.document_list.document_ids()}))
+        window.close()
+        if window.isVisible():
+            fail("the window did not close")
+            return
+        QApplication.instance().quit()
+
+    # The window loads the last model (the base model) at start; show once that is done.
+    poll_until(lambda: not window.engine.loading and window.engine.info is not None, guarded(show),
+               "the last model to load")
+
+
 SCRIPTS = {"kill": script_kill, "reopen": script_reopen, "screenshots": script_screenshots,
-           "completion-screenshots": script_completion_screenshots}
+           "completion-screenshots": script_completion_screenshots, "completion-kill": script_completion_kill,
+           "completion-reopen": script_completion_reopen}
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -350,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {"threads": 1, "context_length": 8192}
     if args.mode in ("screenshots", "completion-screenshots"):
         settings["theme"] = "light"
-    if args.mode != "reopen":
+    if args.mode not in ("reopen", "completion-reopen"):
         write_settings(data_dir, **settings)
 
     from PySide6.QtCore import QTimer, qInstallMessageHandler
