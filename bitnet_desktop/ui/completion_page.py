@@ -4,9 +4,9 @@ the live stats. The user writes; Continue (Ctrl+Enter) has the model continue th
 
 The continuation runs on the engine thread through a CompletionSession, which saves the document
 as it grows; this page pulls its LiveAnswer on a timer that runs only while the model writes, and
-appends what is new to the editor, which is read-only meanwhile. What the user types is saved at
-most SAVE_DELAY_MS after the first unsaved change (a one-shot timer), before every continuation,
-when another document is opened and when the window closes.
+appends what is new to the editor, which is read-only meanwhile; Stop (Esc) ends it. What the user
+types is saved at most SAVE_DELAY_MS after the first unsaved change (a one-shot timer), before
+every continuation, when another document is opened and when the window closes.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from .tasks import TaskManager
 
 SAVE_DELAY_MS = 1000
 CONTINUE_KEYS = ("Ctrl+Return", "Ctrl+Enter")
+STOP_KEY = "Esc"
 _LINE_BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n"})
 
 
@@ -114,10 +115,10 @@ class CompletionPage(QWidget):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.save_now)
-        for keys in CONTINUE_KEYS:
+        for keys, slot in [(k, self.continue_text) for k in CONTINUE_KEYS] + [(STOP_KEY, self.stop)]:
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.continue_text)
+            shortcut.activated.connect(slot)
 
         self.editor.textChanged.connect(self._on_editor_text_changed)
         self.button.clicked.connect(self._on_button_clicked)
@@ -158,7 +159,7 @@ class CompletionPage(QWidget):
         return None
 
     def _update_controls(self) -> None:
-        reason = "Writing… (Stop keeps what was written so far)" if self.generating else self._blocked_reason()
+        reason = "Writing… (Stop or Esc keeps what was written so far)" if self.generating else self._blocked_reason()
         self.button.setText("Stop" if self.generating else "Continue")
         self.button.setEnabled(self.generating or reason is None)
         self.reason.setText(reason or "Ctrl+Enter continues the text at its end.")

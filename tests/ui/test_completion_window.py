@@ -103,7 +103,7 @@ def test_stop_keeps_the_partial_text_which_was_saved_while_it_streamed(harness, 
         qtbot.waitUntil(lambda: len(page.editor.toPlainText()) > len("A very long story:") + 20, timeout=30_000)
         # the continuation reaches the store while it streams, not only at its end
         qtbot.waitUntil(lambda: len(store_text()) > len("A very long story:"), timeout=30_000)
-        qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)
+        qtbot.keyClick(page.editor, Qt.Key.Key_Escape)
     outcome = done.args[0]
     assert outcome.finished.reason == "cancelled" and 0 < len(outcome.finished.token_ids) < 3000
     assert store_text() == "A very long story:" + outcome.finished.text
