@@ -12,11 +12,12 @@ from bitnet_desktop.chats.live_answer import LiveAnswer
 from bitnet_desktop.chats.records import sampling_from_dict
 from bitnet_desktop.chats.session import CancelToken
 from bitnet_desktop.chats.store import ConversationStore
+from bitnet_desktop.engine.gguf import ValueType
 from bitnet_desktop.engine.runtime.loader import load_model
 from bitnet_desktop.engine.runtime.model import LoadOptions
 from bitnet_desktop.engine.sampling import SamplingParams
 from bitnet_desktop.meters.energy import EnergyMeter
-from tests.engine.runtime.gguf_files import synth
+from tests.engine.runtime.gguf_files import rewrite, synth
 
 GREEDY = {"temperature": 0, "max_tokens": 12}
 CONTEXT = 256
@@ -161,13 +162,21 @@ def test_an_empty_document_starts_from_bos(store, model):
     assert store.documents.document(session.document_id).title == DEFAULT_DOCUMENT_TITLE
 
 
-def test_an_empty_document_without_bos_is_refused(model):
-    class NoBos:
-        tokenizer = type("T", (), {"bos_id": None, "encode": staticmethod(lambda text: [])})()
-        native = model.native
-
-    with pytest.raises(EmptyDocumentError, match="write something first"):
-        prompt_window(NoBos(), "", SamplingParams())
+def test_an_empty_document_without_bos_is_refused_and_text_continues_without_it(store, tmp_path):
+    """A vocabulary with no BOS token (and none added): an empty document has nothing to start from."""
+    source = synth(tmp_path, "with-bos.gguf", shape="tiny", fmt="tq2_0", arch="bitnet", tokenizer="llama", seed=5)
+    path = rewrite(source, tmp_path / "no-bos.gguf", drop_meta=("tokenizer.ggml.bos_token_id",),
+                   meta={"tokenizer.ggml.add_bos_token": (ValueType.BOOL, False)})
+    m = load_model(path, LoadOptions(threads=1, context_length=CONTEXT))
+    try:
+        assert m.tokenizer.bos_id is None
+        with pytest.raises(EmptyDocumentError, match="write something first"):
+            new_session(store, m, "").continue_text()
+        session = new_session(store, m, "Hello there")
+        outcome = session.continue_text()
+        assert outcome.prompt.ids == m.tokenizer.encode("Hello there") and outcome.finished.reason != "error"
+    finally:
+        m.close()
 
 
 def test_a_long_document_is_read_from_its_end(store, model):
