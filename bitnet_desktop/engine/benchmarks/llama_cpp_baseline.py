@@ -15,7 +15,9 @@ The file comes from the synthetic-model writer (`--shape`: same seed, so the sam
 from `convert_to_tq2_0`, which rewrites any BitNet GGUF this engine reads: ternary weights become
 TQ2_0 with every block's d = fp16(alpha) (a `.scale` tensor is folded into alpha), everything else
 is copied byte for byte, and the metadata keys move to the `bitnet.` prefix (a `llama` file keeps
-its arch and keys).
+its arch and keys). A pre-tokenizer upstream llama.cpp does not know (`falcon_e`) is renamed to
+one it does (UPSTREAM_PRE): llama.cpp refuses to load the file otherwise, and the benchmark feeds
+token ids, so the name does not change what is timed.
 
 llama-cpp-python is optional at run time: `unavailable_reason()` says why it cannot be used.
 """
@@ -42,6 +44,9 @@ GRAPH_NOTE = ("llama.cpp's `bitnet` graph (SiLU FFN gate) on TQ2_0 weights, Q8_K
               "256-block, f16 head")
 LLAMA_GRAPH_NOTE = ("llama.cpp's `llama` graph (the same graph as ours) on TQ2_0 weights, Q8_K activations "
                     "per 256-block, f16 head")
+# Pre-tokenizers bitnet.cpp's fork knows and upstream llama.cpp refuses to load: the copy names
+# the nearest one upstream knows. The benchmark feeds token ids, so the timed pass is unchanged.
+UPSTREAM_PRE = {"falcon_e": "falcon3"}
 _TERNARY_WEIGHT = re.compile(r"^blk\.\d+\.(" + "|".join(TERNARY_NAMES) + r")\.weight$")
 
 
@@ -106,6 +111,8 @@ def convert_to_tq2_0(src: str | Path, dst: str | Path) -> Path:
                 w.add(key, ValueType.STRING, target)
             elif key == "general.file_type":
                 w.add(key, ValueType.UINT32, FILE_TYPE_TQ2_0)
+            elif key == "tokenizer.ggml.pre" and value.value in UPSTREAM_PRE:
+                w.add(key, ValueType.STRING, UPSTREAM_PRE[value.value])
             else:
                 name = target + "." + key[len(prefix):] if key.startswith(prefix) else key
                 w.add(name, value.type, value.value)

@@ -174,11 +174,13 @@ def _fill_context(native, vocab: int) -> None:
     native.forward(ids[n - 1:], n - 1)
 
 
-def write_in_child_process(path: Path, shape: str, seed: int, fmt: str = "i2_s", arch: str | None = None) -> Path:
+def write_in_child_process(path: Path, shape: str, seed: int, fmt: str = "i2_s", arch: str | None = None,
+                           **overrides) -> Path:
     """Writes the synthetic model from a separate process: building 1 GB of weights in this one
     would leave ~50 MiB of freed heap behind and inflate the resident memory we report."""
     context = multiprocessing.get_context("spawn")  # also works in the frozen app (freeze_support)
-    child = context.Process(target=write_synthetic_model, args=(path, shape, fmt, arch), kwargs={"seed": seed})
+    child = context.Process(target=write_synthetic_model, args=(path, shape, fmt, arch),
+                            kwargs={"seed": seed, **overrides})
     child.start()
     child.join()
     if child.exitcode != 0 or not path.exists():
@@ -371,7 +373,10 @@ def _baseline_file(path: Path, shape: str | None, seed: int, tmp_dir: Path, say)
 
 
 def _write_tq2_0_in_child_process(path: Path, shape: str, arch: str, seed: int) -> Path:
-    return write_in_child_process(path, shape, seed, "tq2_0", arch)
+    """The TQ2_0 copy, named with a pre-tokenizer upstream llama.cpp loads (see llama_cpp_baseline)."""
+    pre = get_shape(shape).pre
+    overrides = {"pre": baseline.UPSTREAM_PRE[pre]} if pre in baseline.UPSTREAM_PRE else {}
+    return write_in_child_process(path, shape, seed, "tq2_0", arch, **overrides)
 
 
 def _add_baseline(report: ModelBenchReport, path: Path, shape, seed, repeats, tmp_dir: Path, say) -> None:

@@ -149,3 +149,17 @@ def test_llama_file_converts_to_llama_cpps_llama_tq2_0(tmp_path):
     assert baseline.is_ready_for_llama_cpp(dst)
     assert baseline.llama_cpp_arch("llama") == "llama" and baseline.llama_cpp_arch("bitnet-b1.58") == "bitnet"
     assert "`llama` graph" in baseline.graph_note("llama")
+
+
+def test_a_pre_tokenizer_upstream_does_not_know_is_renamed_for_llama_cpp(tmp_path):
+    from llama_cpp import Llama
+
+    src = write_synthetic_model(tmp_path / "i2s.gguf", "tiny-llama", "i2_s", pre="falcon_e")
+    dst = baseline.convert_to_tq2_0(src, tmp_path / "tq2.gguf")
+    with open_gguf(dst) as g:
+        assert g.metadata["tokenizer.ggml.pre"] == "falcon3"
+    llm = Llama(str(dst), n_ctx=64, n_threads=1, verbose=False)  # loads: upstream knows falcon3
+    llm.close()
+    with pytest.raises(ValueError):  # and would not have loaded the original name
+        Llama(str(write_synthetic_model(tmp_path / "e.gguf", "tiny-llama", "tq2_0", pre="falcon_e")),
+              n_ctx=64, n_threads=1, verbose=False)
