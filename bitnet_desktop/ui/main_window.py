@@ -35,6 +35,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("BitNet Desktop")
         self.settings, self.store, self.check = settings, store, check
         self.settings_path = settings_path
+        self._closing_despite_unsaved_text = False   # a close was refused once because a save failed
         self.tasks = TaskManager(self)
         self.engine = EngineController(self.tasks, self)
         self.chat = ChatPage(store, self.tasks, self.engine, settings, self)
@@ -200,11 +201,19 @@ class MainWindow(QMainWindow):
     # ---- closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.completion.save_now() and not self._closing_despite_unsaved_text:
+            # The completion page shows why; the typed text is still in its editor.
+            self._closing_despite_unsaved_text = True
+            self.completion.show_error(f"{self.completion.notice.text()}\nClose the window again to quit "
+                                       "without it (copy the text elsewhere first).")
+            self.writing.setCurrentWidget(self.completion)
+            self.tabs.setCurrentWidget(self.writing)
+            event.ignore()
+            return
         self.chat.stop()
         self.completion.stop()
         self.chat.wait_for_answer()
-        self.completion.wait_for_continuation()
-        self.completion.save_now()
+        self.completion.wait_for_continuation()   # it saves its own text on the engine thread
         self.settings.window_geometry = base64.b64encode(bytes(self.saveGeometry())).decode()
         self.settings.splitter_state = base64.b64encode(bytes(self.chat.splitter.saveState())).decode()
         self.settings.open_conversation = self.chat.conversation_id

@@ -228,3 +228,23 @@ def test_a_continuation_records_the_installed_models_measured_speed(harness, bas
     measured = ModelLibrary.open().find(installed.path).measured
     assert measured["tokens_per_second"] == outcome.finished.stats.generation_tokens_per_second
     assert (measured["threads"], measured["kernel"]) == (1, h.window.engine.info.kernel)
+
+
+def test_closing_with_text_the_disk_refuses_asks_to_close_again(harness, qtbot, monkeypatch):
+    from bitnet_desktop.chats.errors import DiskFullError
+
+    h = harness()
+    page = h.window.completion
+    page.editor.setPlainText("First words")
+    assert page.save_now()
+
+    def full(*args, **kwargs):
+        raise DiskFullError("the disk is full (test)")
+
+    monkeypatch.setattr(h.store.documents, "update_document", full)
+    page.editor.setPlainText("First words, and more")
+    h.window.close()
+    assert h.window.isVisible() and h.window.showing_completion
+    assert "Close the window again" in page.notice.text() and page.editor.toPlainText() == "First words, and more"
+    h.window.close()
+    assert not h.window.isVisible()
