@@ -100,7 +100,7 @@ BN_API void bn_ctx_cancel(bn_ctx *ctx);
 BN_API void bn_ctx_clear_cancel(bn_ctx *ctx);
 BN_API int bn_ctx_cancelled(const bn_ctx *ctx);
 
-/* ---- activation quantization (BITNET_SPEC 1.4 / A.3), per row of x[n_rows, k] ----
+/* ---- activation quantization (docs/numerics.md#activation-quantization), per row of x[n_rows, k] ----
  * amax = max(1e-5, max|x|) in double; s = (float)(127/amax); q = clamp(rne(x*s), -128, 127);
  * scales[r] = s, sums[r] = sum of q over the row. */
 BN_API int bn_quantize_activations(bn_ctx *ctx, const float *x, int64_t n_rows, int64_t k,
@@ -135,7 +135,7 @@ BN_API int bn_i8_matmul(bn_ctx *ctx, const int8_t *w, size_t w_len, const float 
 BN_API int bn_quantize_rows_i8(bn_ctx *ctx, const uint16_t *w, size_t w_len, int64_t m, int64_t k,
                                int8_t *out, size_t out_len, float *row_scales);
 
-/* ---- I2_S packing (BITNET_SPEC 2.5) ----
+/* ---- I2_S packing (docs/file-formats.md#i2_s) ----
  * t: ternary int8 [m, k] with values in {-1, 0, 1}; out gets m*k/4 + 32 bytes (tail: alpha then
  * 28 zero bytes). unpack decodes codes 0/1/2/3 to -1/0/+1/0 and returns alpha. */
 BN_API size_t bn_i2s_nbytes(int64_t m, int64_t k);
@@ -163,7 +163,7 @@ BN_API int bn_measure_read_bandwidth(bn_ctx *ctx, size_t bytes, int repeats, dou
 BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, size_t w_len,
                            const float *const *w_scales, int64_t n_weights, int64_t m, int64_t k,
                            int64_t n_tokens, int64_t iterations, double *seconds);
-/* ==== model: the whole BitNet b1.58 forward pass in one call (BITNET_SPEC 1.3-1.5) ====
+/* ==== model: the whole BitNet b1.58 forward pass in one call (docs/numerics.md) ====
  *
  * A bn_model holds pointers to the caller's weights, its own F16 KV cache and scratch buffers
  * sized once at creation. bn_model_forward runs every layer of a token chunk on the context's
@@ -186,7 +186,7 @@ BN_API int bn_bench_matmul(bn_ctx *ctx, int kind, const void *const *weights, si
  *    BN_GGML_Q8_0 below), so it gives the results of an F16 table holding the decoded values;
  *  - RMSNorm: sum of the f32 squares accumulated in double (4 partial sums), mean cast to float,
  *    scale = 1/sqrtf(mean + eps), y = (x * scale) * gain as two f32 multiplies;
- *  - BitLinear: per-token int8 activations (BITNET_SPEC A.3) shared by q/k/v and by gate/up,
+ *  - BitLinear: per-token int8 activations (docs/numerics.md#activation-quantization) shared by q/k/v and by gate/up,
  *    exact integer dot, y = (float)(D - S_q) / s * alpha, then * scale when scale != 1;
  *  - sub-norms: with attn_sub_norm / ffn_sub_norm (bitnet archs) the attention output and the
  *    gated FFN product are RMS-normed before their BitLinear; without them (arch llama: every
@@ -244,7 +244,7 @@ typedef struct bn_model bn_model;
 
 /* ggml type ids of the token_embd / output tables the model takes (bn_model_config) and of the
  * token_embd tables bn_model_embedding_from_file can read. Row layouts (little-endian, blocks back
- * to back; BITNET_SPEC 2.8): */
+ * to back; docs/file-formats.md#embedding-tables-f16-q8_0-q6_k): */
 #define BN_GGML_F16 1           /* d * 2 bytes per row */
 #define BN_GGML_Q8_0 8          /* d/32 blocks of 34 bytes: f16 scale, int8 q[32]; value = scale * q */
 #define BN_GGML_Q6_K 14         /* d/256 blocks of 210 bytes: ql[128], qh[64], int8 sc[16], f16 scale */
@@ -274,7 +274,7 @@ typedef struct {
     int32_t rope_freqs_len;  /* head_dim/2 when rope_freqs is set, else 0 */
 } bn_model_config;
 
-/* One ternary [m, k] weight: I2_S bytes (m*k/4 codes + 32-byte tail with alpha, BITNET_SPEC 2.5),
+/* One ternary [m, k] weight: I2_S bytes (m*k/4 codes + 32-byte tail with alpha, docs/file-formats.md#i2_s),
  * len == m*k/4 + 32, and an extra output multiplier (the bitnet arch's `*.scale` tensor): pass
  * 1.0f when there is none (0 and non-finite values are refused). */
 typedef struct {

@@ -1,6 +1,6 @@
 /*
  * attention.c: causal multi-head attention with grouped KV heads over the F16 cache, as
- * bitnet.cpp computes it without flash attention (BITNET_SPEC 1.5):
+ * bitnet.cpp computes it without flash attention (docs/numerics.md#attention-and-the-f16-kv-cache):
  *   s_j = f32 dot(Q_f16, K_f16[j])                (context's f16 kernel, 32 lanes)
  *   w_j = s_j * (1/sqrtf(head_dim)); m = max_j w_j; e_j = expf(w_j - m); S = sum e_j (double,
  *   four interleaved partial sums: ggml's order differs too, and double makes it immaterial)

@@ -10,7 +10,8 @@
  * Row layouts (d values, little-endian, blocks back to back):
  *   F16   d * 2 bytes
  *   Q8_0  d/32 blocks of 34 bytes: f16 scale, int8 q[32]; value = scale * q
- *   Q6_K  d/256 blocks of 210 bytes: ql[128], qh[64], int8 sc[16], f16 scale (BITNET_SPEC 2.8)
+ *   Q6_K  d/256 blocks of 210 bytes: ql[128], qh[64], int8 sc[16], f16 scale
+ * (docs/file-formats.md#embedding-tables-f16-q8_0-q6_k)
  */
 #ifndef BN_EMBEDDING_ROWS_H
 #define BN_EMBEDDING_ROWS_H

@@ -1,5 +1,5 @@
 /*
- * i2s.c: I2_S packing and unpacking (BITNET_SPEC 2.5). A [m, k] ternary weight is stored as
+ * i2s.c: I2_S packing and unpacking (docs/file-formats.md#i2_s). A [m, k] ternary weight is stored as
  * m*k/4 bytes of 2-bit codes (code = t + 1), k % 128 == 0, in blocks of 128 elements / 32 bytes:
  * byte j of a block holds elements j, 32+j, 64+j, 96+j at bit shifts 6, 4, 2, 0. A 32-byte tail
  * follows: bytes 0..3 are alpha (f32, little-endian), bytes 4..31 unspecified (we write zeros).

@@ -29,7 +29,7 @@
 typedef struct bn_kernel_table {
     const char *name;
 
-    /* Ternary I2_S weights (BITNET_SPEC 2.5): row r is the k/4 bytes at w + r*k/4, k % 128 == 0.
+    /* Ternary I2_S weights (docs/file-formats.md#i2_s): row r is the k/4 bytes at w + r*k/4, k % 128 == 0.
      * D = sum over k of code * q, with the raw 2-bit code (0, 1, 2; code 3 counts as 3 exactly as
      * bitnet.cpp's kernels do; valid files never contain it). Exact in int32 for any int8 input.
      * y = (float)(D - sums[t]) / scales[t] * alpha  (f32: subtract in int32, divide, multiply). */
@@ -49,7 +49,7 @@ typedef struct bn_kernel_table {
                     const int8_t *q, const float *scales, int64_t n_tokens,
                     float *y, int64_t y_stride);
 
-    /* BITNET_SPEC A.3 for one row of length k (any k >= 1):
+    /* docs/numerics.md#activation-quantization for one row of length k (any k >= 1):
      * amax = max(1e-5, max |x_i|) in double, NaN elements ignored; s = (float)(127.0 / amax);
      * v = x_i * s (f32); NaN -> -128; clamp to [-128, 127]; q_i = round half to even;
      * *scale = s; *sum = sum of q_i. */
@@ -71,7 +71,7 @@ const bn_kernel_table *bn_kernels_dotprod(void);
 /* The table of a variant if it is compiled in (not necessarily supported by this CPU). */
 const bn_kernel_table *bn_kernel_table_get(int kernel);
 
-/* Round-to-nearest-even of a float with |v| < 2^22 (BITNET_SPEC 1.4: ggml's nearest_int). */
+/* Round-to-nearest-even of a float with |v| < 2^22 (docs/numerics.md#activation-quantization: ggml's nearest_int). */
 static inline int32_t bn_nearest_int(float v) {
     float t = v + 12582912.0f; /* 1.5 * 2^23 */
     int32_t i;

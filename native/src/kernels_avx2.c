@@ -546,7 +546,7 @@ static void i8_gemm_avx2(const int8_t *w, const float *w_scales, int64_t k, int6
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Activation quantization (BITNET_SPEC A.3)
+ * Activation quantization (docs/numerics.md#activation-quantization)
  * ------------------------------------------------------------------------------------------- */
 
 static void quantize_row_avx2(const float *x, int64_t k, int8_t *q, float *scale, int32_t *sum) {

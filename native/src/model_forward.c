@@ -1,5 +1,6 @@
 /*
- * model_forward.c: bn_model_forward, the layer loop of BITNET_SPEC 1.3 over chunks of at most
+ * model_forward.c: bn_model_forward, the layer loop of docs/architectures.md#the-bitnet-b158-graph over chunks of at
+ * most
  * max_batch tokens. The same loop runs the LLaMA graph (arch llama: no sub-norms, RoPE on adjacent
  * pairs, docs/architectures.md). Per-token steps (embedding, RMSNorm + quantization, RoPE + cache store, the
  * FFN activation, the head input) are pool jobs with one task per token (run inline for a single
@@ -10,7 +11,8 @@
 
 #include "model.h"
 
-/* RMSNorm as ggml computes it (BITNET_SPEC 1.5): f32 squares summed in double (here in four
+/* RMSNorm as ggml computes it (docs/numerics.md#attention-and-the-f16-kv-cache): f32 squares summed in double (here
+ * in four
  * interleaved partial sums, k % 4 == 0: the double total can differ from a sequential sum only
  * in its last bits, which the cast of the mean to float removes), mean cast to float,
  * scale = 1/sqrtf(mean + eps), then (x * scale) * gain in f32. y may alias x. */

@@ -47,7 +47,7 @@ static inline void bn_arm_store_i8(float *y, int64_t y_stride, int64_t t, int64_
     y[t * y_stride + r] = (float)d / scales[t] * w_scales[r];
 }
 
-/* ---- I2_S block decoder (BITNET_SPEC 2.5; the on-disk 128-element / 32-byte block) ----
+/* ---- I2_S block decoder (docs/file-formats.md#i2_s; the on-disk 128-element / 32-byte block) ----
  * Byte j (0..31) of a block holds codes of elements j, 32+j, 64+j, 96+j at shifts 6, 4, 2, 0.
  * With lo = bytes 0..15 and hi = bytes 16..31, c[2g + h] gets the 16 codes of elements
  * 32g + 16h .. 32g + 16h + 15, i.e. c[i] pairs with activations q[16i .. 16i + 15] of the block.
@@ -144,7 +144,7 @@ static inline void bn_arm_f16_gemm(const uint16_t *w, int64_t k, int64_t r0, int
     }
 }
 
-/* ---- quantize_row (BITNET_SPEC 1.4 / A.3) ----
+/* ---- quantize_row (docs/numerics.md#activation-quantization) ----
  * amax: the reference takes max(1e-5, max_i (double)|x_i|) skipping NaN. float -> double is exact
  * and monotonic, so the max of the floats converted once is the same number. NaN must be skipped:
  * vmaxq_f32 would propagate it and vmaxnmq_f32 still propagates signalling NaN, so the running

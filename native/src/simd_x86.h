@@ -75,7 +75,7 @@ BN_INLINE float bn_reduce_32_lanes_256(__m256 a0, __m256 a1, __m256 a2, __m256 a
     return _mm_cvtss_f32(v);
 }
 
-/* quantize_row's scalar pieces, the same expressions as the reference (BITNET_SPEC A.3). */
+/* quantize_row's scalar pieces, the same expressions as the reference (docs/numerics.md#activation-quantization). */
 BN_INLINE float bn_quant_scale(float max_abs) {
     double amax = 1e-5;
     if ((double)max_abs > amax) amax = (double)max_abs;

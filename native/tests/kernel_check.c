@@ -466,7 +466,7 @@ static void check_i2s(void) {
     check_i2s_one(128, 2100, 5, W_RANDOM, Q_RANDOM);
 }
 
-/* The reference itself against the spec's packing formula (BITNET_SPEC 2.5): byte j of a block
+/* The reference itself against the spec's packing formula (docs/file-formats.md#i2_s): byte j of a block
  * = c[j]<<6 | c[32+j]<<4 | c[64+j]<<2 | c[96+j], c = t + 1, and D - S = sum of t * q. */
 static void check_ref_i2s_layout(void) {
     const int64_t k = 384, m = 3, n_tokens = 2;
@@ -727,7 +727,8 @@ static void check_quantize_one(int64_t k, int pattern) {
     free(q); free(qref);
 }
 
-/* The reference against a plain restatement of BITNET_SPEC 1.4 (nearbyintf = round half even). */
+/* The reference against a plain restatement of docs/numerics.md#activation-quantization (nearbyintf = round half
+ * even). */
 static void check_ref_quantize_oracle(int64_t k, int pattern) {
     float *x = xmalloc((size_t)k * sizeof *x);
     int8_t *q = xmalloc((size_t)k);

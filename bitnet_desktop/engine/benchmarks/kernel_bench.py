@@ -24,7 +24,8 @@ TERNARY_SHAPES = (
 )
 HEAD_SHAPE = ("output head", 128256, 2560)
 
-# bitnet.cpp's best published I2_S GEMM rate (BITNET_SPEC 3.1): [128,2048]x[2048,2048] in
+# bitnet.cpp's best published I2_S GEMM rate (docs/published-numbers.md#i2_s-kernel-microbenchmarks):
+# [128,2048]x[2048,2048] in
 # 5.81 ms on one EPYC 7V13 thread.
 BITNET_CPP_GEMM_GMACS_PER_THREAD = 128 * 2048 * 2048 / 5.81e-3 / 1e9
 

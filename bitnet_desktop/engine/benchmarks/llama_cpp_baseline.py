@@ -1,7 +1,8 @@
 """llama.cpp (through llama-cpp-python) as the baseline of the model benchmark: the same weights as
 a TQ2_0 file of llama.cpp's `bitnet` architecture, the same token ids, the same thread count.
 
-What llama.cpp runs differs from our graph in ways that do not change the cost (BITNET_SPEC 5.1):
+What llama.cpp runs differs from our graph in ways that do not change the cost
+(docs/file-formats.md#ternary-weights-in-other-files):
 its `bitnet` graph gates the FFN with SiLU where BitNet-b1.58-2B-4T uses ReLU² (one elementwise op
 per FFN element either way), it quantizes activations per 256-element block (Q8_K) instead of per
 token, and every TQ2_0 block carries its own f16 scale (here all equal to fp16(alpha)). Its head is

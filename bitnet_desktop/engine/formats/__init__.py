@@ -1,4 +1,4 @@
-"""NumPy codecs for the tensor formats BitNet models come in, written from BITNET_SPEC.
+"""NumPy codecs for the tensor formats BitNet models come in, written from docs/file-formats.md.
 
 They are the independent reference the native kernels are tested against:
 I2_S pack/unpack (`i2s`), TQ2_0 / TQ1_0 encode/decode (`tq2_0`, `tq1_0`), Q8_0 encode/decode,

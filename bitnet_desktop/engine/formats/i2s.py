@@ -1,4 +1,4 @@
-"""I2_S, bitnet.cpp's ternary weight format: pack and unpack (BITNET_SPEC 2.5, A.2, A.6).
+"""I2_S, bitnet.cpp's ternary weight format: pack and unpack (docs/file-formats.md#i2_s).
 
 Byte layout of a weight [M, K] (ggml ne = [K, M]), K a multiple of 128, flattened row-major:
 

@@ -1,4 +1,5 @@
-"""Q6_K (ggml type 14): decode exactly as ggml does, and a simple encoder (BITNET_SPEC 2.8).
+"""Q6_K (ggml type 14): decode exactly as ggml does, and a simple encoder
+(docs/file-formats.md#embedding-tables-f16-q8_0-q6_k).
 
 A tensor [M, K] (K a multiple of 256) is a sequence of 210-byte blocks of 256 row-major elements:
     ql[128]     low 4 bits of the 6-bit quants

@@ -1,4 +1,5 @@
-"""Q8_0 (ggml type 8): encode and decode, for token-embedding tables (BITNET_SPEC 2.8).
+"""Q8_0 (ggml type 8): encode and decode, for token-embedding tables
+(docs/file-formats.md#embedding-tables-f16-q8_0-q6_k).
 
 A tensor [M, K] (K a multiple of 32) is a sequence of 34-byte blocks of 32 row-major elements:
     d       f16 scale (little-endian)

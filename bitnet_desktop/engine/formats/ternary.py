@@ -1,6 +1,7 @@
 """Turn any stored BitNet weight into (T, alpha): ternary int8 [M, K] and one float32 multiplier.
 
-I2_S stores T and alpha directly. Every other way a ternary weight reaches us (BITNET_SPEC 5.1:
+I2_S stores T and alpha directly. Every other way a ternary weight reaches us
+(docs/file-formats.md#ternary-weights-in-other-files:
 TQ1_0 / TQ2_0 blocks whose d = fp16(alpha); alpha*T in F16/F32/BF16; sign-only weights with a
 separate F32 [1] `<proj>.scale` tensor) goes through the re-ternarize rule:
 

@@ -2,7 +2,7 @@
 
 TL1 (id 38) and TL2 (id 39, or 42 in the 2026 fork) store ternary weights in a tiled byte order
 whose tile sizes (BM, BK, bm) come from the kernel_config.ini of the machine that converted the
-model (BITNET_SPEC 2.6 / 2.7). The file does not record them, so the weights cannot be decoded
+model (docs/file-formats.md#tl1-and-tl2). The file does not record them, so the weights cannot be decoded
 reliably; the loader calls `refuse_lut_format` for such tensors.
 """
 

@@ -146,7 +146,8 @@ class KernelContext:
     # ---- operations ----
 
     def quantize_activations(self, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-row int8 quantization (BITNET_SPEC A.3) of x [n, k]: (q int8 [n, k], scales, sums)."""
+        """Per-row int8 quantization (docs/numerics.md#activation-quantization) of x [n, k]: (q int8 [n, k], scales,
+        sums)."""
         x = _array(x, np.float32, 2, "activations")
         n, k = x.shape
         q = np.empty((n, k), np.int8)

@@ -1,9 +1,10 @@
-"""The hyperparameters of a BitNet GGUF file, read and checked from its metadata (BITNET_SPEC 2.2).
+"""The hyperparameters of a BitNet GGUF file, read and checked from its metadata
+(docs/file-formats.md#metadata-keys-the-engine-reads).
 
 Which graph runs (docs/architectures.md):
 * `bitnet-b1.58` and its older name `bitnet-25`: BitNet-b1.58-2B-4T's graph (ReLU² gate, sub-norms,
-  NeoX RoPE, BITNET_SPEC 1.3);
-* `bitnet`: the 1bitLLM graph (SiLU gate, sub-norms, NeoX RoPE, BITNET_SPEC 5.3);
+  NeoX RoPE, docs/architectures.md#the-bitnet-b158-graph);
+* `bitnet`: the 1bitLLM graph (SiLU gate, sub-norms, NeoX RoPE, docs/architectures.md#the-bitnet-graph-1bitllm);
 * `llama` with ternary weights (Falcon3, Falcon-E, Llama3-8B-1.58 as bitnet.cpp's converter writes
   them): plain LLaMA, SiLU gate, no sub-norms, RoPE on adjacent pairs (llama.cpp's "normal" style)
   over Q/K rows the converter permuted.
@@ -57,7 +58,7 @@ class ModelSpec:
         return self.n_kv_heads * self.head_dim
 
     def kv_bytes_per_token(self) -> int:
-        """F16 K and V for every layer (76,800 B for 2B-4T, BITNET_SPEC 6.4)."""
+        """F16 K and V for every layer (76,800 B for 2B-4T, docs/published-numbers.md#memory-of-the-official-file)."""
         return 2 * self.n_layers * self.kv_width * 2
 
 

@@ -130,7 +130,7 @@ def _check(status: int, operation: str, detail: str = "") -> None:
 
 @dataclass(frozen=True)
 class NativeModelConfig:
-    """Hyperparameters (BITNET_SPEC 1.1) plus the runtime sizes of the native model."""
+    """Hyperparameters (docs/architectures.md#2b-4t-hyperparameters) plus the runtime sizes of the native model."""
     n_layers: int
     d_model: int
     n_heads: int

@@ -4,7 +4,8 @@ I2_S ternary tensors, F16 / Q8_0 / Q6_K embedding and output tables and F32 norm
 views of the memory-mapped file: the native model decodes Q8_0 / Q6_K rows itself (building the
 int8 head from them, or an f16 copy it owns when the exact head reads the table). Everything else
 is converted once at load (and counted in `converted_bytes` / `convert_seconds`): TQ2_0 / TQ1_0 /
-F16 / F32 / BF16 ternary weights are re-ternarized (BITNET_SPEC 5.1) and packed as I2_S; BF16 /
+F16 / F32 / BF16 ternary weights are re-ternarized (docs/file-formats.md#ternary-weights-in-other-files) and packed as
+I2_S; BF16 /
 F32 embedding and output tables become F16 private copies. TL1 / TL2 files are refused with a
 message saying how to get an I2_S file.
 

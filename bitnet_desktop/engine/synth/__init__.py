@@ -18,7 +18,8 @@ Shapes (`shapes.SHAPES`; d, ffn, layers, heads, KV heads, head_dim, vocab, ctx):
     tiny-mha     256,  512,  2,  4, 4,  64,   1024,  512   (H == Hkv)
     tiny-untied  like tiny, with a separate output.weight
     small        512, 1536,  3,  8, 2,  64,   2048, 1024   (GQA 4)
-    2b4t        2560, 6912, 30, 20, 5, 128, 128256, 4096   (BitNet-b1.58-2B-4T, BITNET_SPEC 1.1)
+    2b4t        2560, 6912, 30, 20, 5, 128, 128256, 4096   (BitNet-b1.58-2B-4T,
+    docs/architectures.md#2b-4t-hyperparameters)
 All use rope theta 500000 and RMS eps 1e-5. Arch `llama` shapes (untied F16 output, default arch llama):
     tiny-llama   256,  512,  2,  4, 2,  64,   1024,  512   (theta 500000, pre llama-bpe, no template)
     falcon3-1b  2048, 8192, 18,  8, 4, 256, 131072, 8192   (theta 1000042, eps 1e-6, pre falcon3)
@@ -30,7 +31,7 @@ Formats and architectures (`fmt`, default `arch`):
     i2_s   -> bitnet-b1.58   bitnet.cpp's file: I2_S weights (alpha in the tail, random bytes 4..31)
     tq2_0  -> bitnet         llama.cpp's file: TQ2_0 weights, every block d = alpha
     tq1_0  -> bitnet         llama.cpp's file: TQ1_0 weights, every block d = alpha
-    f16    -> bitnet         alpha*T as F16 (flavour (b) of BITNET_SPEC 5.1)
+    f16    -> bitnet         alpha*T as F16 (flavour (b) of docs/file-formats.md#ternary-weights-in-other-files)
 `arch` may be `bitnet-b1.58` / `bitnet-25` (ReLU² graph, bitnet.cpp metadata layout), `bitnet`
 (SiLU graph, llama.cpp layout) or `llama` (bitnet.cpp's LlamaModel converter: no sub-norms, Q/K rows
 permuted, llama.* keys, the shape's `tokenizer.ggml.pre`, Falcon3's template for falcon shapes) with
@@ -40,7 +41,7 @@ the weights are sign-only (alpha 1) and each is followed by an F32 [1] `blk.N.<p
 holding alpha (flavour (a)). Tensor list and order: see `model.py`.
 
 Metadata written — bitnet.cpp layout (arch A = bitnet-b1.58 or bitnet-25), exactly these 24 keys
-in this order (BITNET_SPEC 2.2), no `tokenizer.ggml.pre`, no `general.alignment`:
+in this order (docs/file-formats.md#metadata-keys-the-engine-reads), no `tokenizer.ggml.pre`, no `general.alignment`:
     general.architecture str A;  general.name str "synthetic-<shape>"
     A.vocab_size u32, A.context_length u32, A.embedding_length u32, A.block_count u32,
     A.feed_forward_length u32, A.rope.dimension_count u32 (= head_dim),
@@ -70,7 +71,7 @@ Metadata written — llama.cpp layout (arch bitnet), in this order:
     tokenizer.ggml.model str, then
     for "gpt2": tokenizer.ggml.pre str "llama-bpe", tokens, token_type, merges (NO scores),
         bos_token_id u32, eos_token_id u32, add_bos_token bool true, tokenizer.chat_template =
-        the training format of BITNET_SPEC 4.2:
+        the training format of docs/chat-formats.md#2b-4t-training-format:
         {{ bos_token }}{% for message in messages %}{{ message['role'] | capitalize }}:
         {{ message['content'] | trim }}<|eot_id|>{% endfor %}{% if add_generation_prompt %}Assistant: {% endif %}
         (one line; a single space after "}}:" )

@@ -1,7 +1,8 @@
 """GGUF metadata of synthetic models, in the two layouts real BitNet files come in.
 
 * bitnet.cpp layout (arch `bitnet-b1.58` / `bitnet-25`): exactly the 24 keys of the official
-  2B-4T file, in its order and with its value types (BITNET_SPEC 2.2): no `tokenizer.ggml.pre`,
+  2B-4T file, in its order and with its value types (docs/file-formats.md#metadata-keys-the-engine-reads): no
+  `tokenizer.ggml.pre`,
   no `general.alignment`, the placeholder `Human: … BITNETAssistant:` chat template.
 * llama.cpp layout (arch `bitnet`): what upstream convert_hf_to_gguf.py writes for a BitNet model:
   `bitnet.*` hyperparameters incl. rope scaling keys, `tokenizer.ggml.pre = "llama-bpe"` and no
@@ -47,7 +48,8 @@ BITNET_CPP_PLACEHOLDER_TEMPLATE = (
     "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token }}{% endif %}{% endfor %}"
 )
 
-# The training chat format of BITNET_SPEC 4.2 ("Role: content<|eot_id|>", "Assistant: " prompt),
+# The training chat format of docs/chat-formats.md#2b-4t-training-format ("Role: content<|eot_id|>", "Assistant: "
+# prompt),
 # written by us for llama.cpp-layout synthetic files with a Llama-3 vocabulary.
 TRAINING_FORMAT_TEMPLATE = (
     "{{ bos_token }}{% for message in messages %}{{ message['role'] | capitalize }}: "

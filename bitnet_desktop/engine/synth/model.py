@@ -23,7 +23,7 @@ llama.cpp's frequency factors, each pair's RoPE angle divided by its factor (val
 
 With `scales=True` every ternary weight `blk.i.<proj>.weight` is followed by an F32 [1]
 `blk.i.<proj>.scale` holding alpha, and the weight itself is stored sign-only (alpha 1): upstream's
-flavour (a) of BITNET_SPEC 5.1.
+flavour (a) of docs/file-formats.md#ternary-weights-in-other-files.
 
 Arch `llama` (bitnet.cpp's LlamaModel converter): no sub-norms, and attn_q / attn_k stored with
 their rows permuted by llama.cpp's `permute` (per head, reshape(2, hd/2) then swap), so llama.cpp's

@@ -1,6 +1,7 @@
 """Model shapes for synthetic BitNet models: small ones for tests, and the exact shapes of real ones.
 
-`2b4t` is BitNet-b1.58-2B-4T (BITNET_SPEC 1.1). `falcon3-1b`, `falcon-e-3b` and `llama3-8b` are the
+`2b4t` is BitNet-b1.58-2B-4T (docs/architectures.md#2b-4t-hyperparameters). `falcon3-1b`, `falcon-e-3b` and
+`llama3-8b` are the
 arch-`llama` models bitnet.cpp runs (docs/architectures.md), with their Hugging Face config.json
 values; `tiny-llama` is their graph at test size. The small shapes keep d and ffn multiples of 256
 so every format (I2_S needs K % 128, TQ1_0/TQ2_0 need K % 256) can store them.
@@ -82,7 +83,8 @@ SHAPES: dict[str, SynthShape] = {
         SynthShape(
             "small", n_embd=512, n_ff=1536, n_layer=3, n_head=8, n_head_kv=2, n_vocab=2048, n_ctx=1024, n_merges=800
         ),
-        # BitNet-b1.58-2B-4T exactly (BITNET_SPEC 1.1), with as many merges as its vocabulary.
+        # BitNet-b1.58-2B-4T exactly (docs/architectures.md#2b-4t-hyperparameters), with as many merges as its
+        # vocabulary.
         SynthShape(
             "2b4t",
             n_embd=2560,
@@ -114,7 +116,8 @@ SHAPES: dict[str, SynthShape] = {
             "falcon-e-3b", n_embd=2304, n_ff=9216, n_layer=32, n_head=9, n_head_kv=3, n_vocab=32768,
             n_ctx=32768, rope_theta=100000.0, rms_eps=1e-5, tied=False, arch="llama", pre="falcon_e",
         ),
-        # HF1BitLLM/Llama3-8B-1.58-100B-tokens (Llama-3-8B-Instruct's config.json, BITNET_SPEC 5.3):
+        # HF1BitLLM/Llama3-8B-1.58-100B-tokens (Llama-3-8B-Instruct's config.json,
+        # docs/architectures.md#the-bitnet-graph-1bitllm):
         # hidden 4096, intermediate 14336, 32 layers, 32 heads (128), 8 KV heads, vocab 128256,
         # rope_theta 500000, rms_norm_eps 1e-5, max_position_embeddings 8192, untied.
         SynthShape(

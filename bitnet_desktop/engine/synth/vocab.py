@@ -21,7 +21,7 @@ LLAMA3_N_SPECIAL = 256
 
 
 def llama3_special_tokens() -> list[str]:
-    """The 256 Llama-3 special tokens in id order (BITNET_SPEC 4.1)."""
+    """The 256 Llama-3 special tokens in id order (docs/tokenizers.md#llama-3-special-tokens)."""
     names = ["<|begin_of_text|>", "<|end_of_text|>"]
     names += [f"<|reserved_special_token_{i}|>" for i in range(4)]
     names += ["<|start_header_id|>", "<|end_header_id|>", "<|reserved_special_token_4|>", "<|eot_id|>"]

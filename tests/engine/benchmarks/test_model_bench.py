@@ -47,7 +47,7 @@ def test_bytes_per_token_is_what_the_file_stores_plus_head_and_kv(shape, head):
 
 def test_bytes_per_token_of_2b4t_match_the_spec():
     b = bytes_per_generated_token(spec_of(SyntheticModel("2b4t", "i2_s")), "f16", 1.0)
-    assert b.kv_cache == 76_800                    # BITNET_SPEC 6.4
+    assert b.kv_cache == 76_800                    # docs/published-numbers.md#memory-of-the-official-file
     assert b.head == 128256 * 2560 * 2             # the tied f16 embedding, 656.7 MB
 
 

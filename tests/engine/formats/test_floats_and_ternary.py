@@ -1,4 +1,5 @@
-"""F16/BF16 helpers, the re-ternarize rule (BITNET_SPEC 5.1), load_ternary and dequantize-by-type."""
+"""F16/BF16 helpers, the re-ternarize rule (docs/file-formats.md#ternary-weights-in-other-files), load_ternary and
+dequantize-by-type."""
 
 import numpy as np
 import pytest

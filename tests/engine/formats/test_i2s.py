@@ -1,4 +1,4 @@
-"""I2_S codec against BITNET_SPEC 2.5 / A.2 / A.6."""
+"""I2_S codec against docs/file-formats.md#i2_s."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from bitnet_desktop.engine.formats import i2s_alpha, pack_i2s, pack_i2s_codes, u
 
 
 def reference_unpack(data: bytes, M: int, K: int):
-    """BITNET_SPEC A.2 transcribed literally, one element at a time."""
+    """docs/file-formats.md#i2_s transcribed literally, one element at a time."""
     alpha = np.frombuffer(data[M * K // 4 : M * K // 4 + 4], "<f4")[0]
     T = np.zeros((M, K), np.int8)
     for m in range(M):

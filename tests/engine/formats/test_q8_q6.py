@@ -1,4 +1,4 @@
-"""Q8_0 and Q6_K codecs (embedding types, BITNET_SPEC 2.8)."""
+"""Q8_0 and Q6_K codecs (embedding types, docs/file-formats.md#embedding-tables-f16-q8_0-q6_k)."""
 
 import numpy as np
 import pytest

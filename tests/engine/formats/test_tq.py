@@ -1,4 +1,4 @@
-"""TQ2_0 and TQ1_0 codecs against BITNET_SPEC 5.1 and A.6."""
+"""TQ2_0 and TQ1_0 codecs against docs/file-formats.md#ternary-weights-in-other-files and A.6."""
 
 import itertools
 

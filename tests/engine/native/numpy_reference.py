@@ -1,4 +1,4 @@
-"""Independent NumPy statements of the kernel formulas (BITNET_SPEC 1.4, 2.5, A.2-A.4), written
+"""Independent NumPy statements of the kernel formulas (docs/numerics.md, docs/file-formats.md#i2_s), written
 from the spec, not from the C code. The tests compare the native scalar reference against them."""
 from __future__ import annotations
 

@@ -94,7 +94,7 @@ def test_i2s_pack_matches_numpy_and_round_trips(rng):
 
 
 def test_i2s_worked_example_from_the_spec():
-    # BITNET_SPEC A.6: elements 0, 32, 64, 96 = +1, 0, -1, +1 give byte 0 == 0x92.
+    # docs/file-formats.md#i2_s: elements 0, 32, 64, 96 = +1, 0, -1, +1 give byte 0 == 0x92.
     t = np.zeros((1, 128), np.int8)
     t[0, [0, 32, 64, 96]] = [1, 0, -1, 1]
     assert i2s_pack(t, 1.0)[0] == 0x92

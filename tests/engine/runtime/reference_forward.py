@@ -1,4 +1,4 @@
-"""Independent NumPy reference of the BitNet b1.58 forward pass, written from BITNET_SPEC 1.3-1.5
+"""Independent NumPy reference of the BitNet b1.58 forward pass, written from docs/numerics.md
 and A.2-A.4 (not from the C code), plus the random synthetic models the tests run it on.
 
 The LLaMA graph of arch `llama` (docs/architectures.md) is the same pass without the two sub-norms
@@ -33,7 +33,7 @@ F32 = np.float32
 
 
 # ---------------------------------------------------------------------------------------------
-# I2_S (BITNET_SPEC 2.5, A.2)
+# I2_S (docs/file-formats.md#i2_s)
 # ---------------------------------------------------------------------------------------------
 
 def i2s_encode(t: np.ndarray, alpha: float) -> np.ndarray:
@@ -231,7 +231,7 @@ def permuted_for_llama_cpp(hf: SyntheticModel) -> SyntheticModel:
 
 
 # ---------------------------------------------------------------------------------------------
-# Forward pass (BITNET_SPEC 1.3)
+# Forward pass (docs/architectures.md#the-bitnet-b158-graph)
 # ---------------------------------------------------------------------------------------------
 
 def rms_norm(x: np.ndarray, g: np.ndarray, eps: float) -> np.ndarray:

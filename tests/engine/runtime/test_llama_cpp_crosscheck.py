@@ -7,7 +7,7 @@ shape, so both engines run the same graph on the same ternary weights; we load i
 logits are compared.
 
 What legitimately differs: llama.cpp quantizes each BitLinear input to Q8_K, one int8 scale per
-256-element block, where we (like bitnet.cpp) use one scale per token row (BITNET_SPEC 1.4, 3.4).
+256-element block, where we (like bitnet.cpp) use one scale per token row (docs/numerics.md#activation-quantization).
 Everything else is the same up to float rounding (f16 KV cache, f16 head). Checked while writing
 this test against a float64 NumPy forward with either quantization (one-layer model): ours matches
 the per-token one and llama.cpp the Q8_K one to 0.002 in the logits, while the two engines differ

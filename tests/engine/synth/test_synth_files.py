@@ -204,7 +204,8 @@ def test_deterministic_bytes(tmp_path):
     assert a == b and a != c and len(a) == len(c)
 
 
-# -- the model is not degenerate: a one-token reference forward pass (BITNET_SPEC 1.3) -------------
+# -- the model is not degenerate: a one-token reference forward pass (docs/architectures.md#the-bitnet-b158-graph)
+# -------------
 
 
 def _rmsnorm(x, g, eps=1e-5):

@@ -1,4 +1,5 @@
-"""Synthetic model shapes and tensor layouts, incl. the exact 2B-4T sizes of BITNET_SPEC 2.4."""
+"""Synthetic model shapes and tensor layouts, incl. the exact 2B-4T sizes of
+docs/file-formats.md#tensor-sizes-and-offsets."""
 
 import os
 from collections import Counter
