@@ -40,7 +40,8 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True)
 class ModelShape:
-    """The hyperparameters memory and speed estimates need (BITNET_SPEC 1.1 names in brackets)."""
+    """The hyperparameters memory and speed estimates need (docs/architectures.md#2b-4t-hyperparameters names in
+    brackets)."""
     n_layers: int       # L
     d_model: int        # d
     d_ffn: int          # f

@@ -1,5 +1,5 @@
-"""Our own HTTP Range downloader for model files (APP_DESIGN §6: huggingface_hub neither resumes nor checks
-the content hash).
+"""Our own HTTP Range downloader for model files (docs/downloads.md#why-our-own-downloader: huggingface_hub neither
+resumes nor checks the content hash).
 
 A `Download` moves one file into `<dest>.part`, with its state in `<dest>.part.json` (see part_file.py), and
 renames it to `dest` only after its size and sha256 match. It resumes from the .part after a dropped

@@ -6,8 +6,8 @@ whichever facts are at hand, best first:
 
 * "file": the GGUF itself (an installed model): exactly what the load checks (BitNetModel's
   estimate, or the llama.cpp engine's for an ordinary GGUF);
-* "catalog shape": the layer sizes the catalog records (BITNET_SPEC 1.1 for 2B-4T), assuming the
-  embedding is stored as the catalog says (F16);
+* "catalog shape": the layer sizes the catalog records (docs/architectures.md#2b-4t-hyperparameters for 2B-4T), assuming
+  the embedding is stored as the catalog says (F16);
 * "file size": nothing but the download size (a model whose shape no checked source gives): the
   weights are about the file, plus a margin for the cache and scratch. Labelled as a rough estimate.
 

@@ -1,8 +1,8 @@
 """Predicted generation speed on THIS machine, before a model is downloaded. No Qt.
 
 Generating a token reads every ternary weight, the norms, the head and the KV cache once, so its
-time is about the bytes read divided by the rate this machine reads them (BITNET_SPEC 6.1: tg is
-memory-bound). The rates are measured once, with the engine's own kernels, and cached:
+time is about the bytes read divided by the rate this machine reads them (docs/published-numbers.md#2b-4t-speed-on-cpu:
+tg is memory-bound). The rates are measured once, with the engine's own kernels, and cached:
 
     seconds/token = ternary bytes / (bandwidth x ternary GEMV efficiency)
                   + head bytes    / (bandwidth x head GEMV efficiency)      (int8 fast / f16 exact)

@@ -1,6 +1,6 @@
 """What the Hugging Face Hub says about a model file, through huggingface_hub: the commit a revision
 points to, the file's size and LFS sha256 at that commit, its resolve URL, and a repo's GGUF files.
-The bytes themselves move through our own downloader (downloader.py; APP_DESIGN §6). No Qt.
+The bytes themselves move through our own downloader (downloader.py; docs/downloads.md#why-our-own-downloader). No Qt.
 
 Conventions honoured, read when a HubClient is made (not when Python started, unlike
 huggingface_hub's constants): $HF_ENDPOINT (another hub, or the test server), $HF_HUB_OFFLINE (no

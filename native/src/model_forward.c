@@ -11,7 +11,7 @@
 
 #include "model.h"
 
-/* RMSNorm as ggml computes it (docs/numerics.md#attention-and-the-f16-kv-cache): f32 squares summed in double (here
+/* RMSNorm as ggml computes it (docs/numerics.md#rmsnorm): f32 squares summed in double (here
  * in four
  * interleaved partial sums, k % 4 == 0: the double total can differ from a sequential sum only
  * in its last bits, which the cast of the mean to float removes), mean cast to float,

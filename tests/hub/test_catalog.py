@@ -61,13 +61,13 @@ def test_licences_2b4t_mit_falcon_accepted_first(catalog):
 
 def test_2b4t_shape_is_the_spec_and_adds_up_to_the_file_size(catalog):
     e = catalog.find("bitnet-b1.58-2b-4t")
-    s, spec_shape = e.shape, get_shape("2b4t")   # the synth shape is BITNET_SPEC 1.1
+    s, spec_shape = e.shape, get_shape("2b4t")   # the synth shape is docs/architectures.md#2b-4t-hyperparameters
     assert (s.n_layers, s.d_model, s.d_ffn, s.n_heads, s.n_kv_heads, s.vocab_size, s.tied) == \
         (spec_shape.n_layer, spec_shape.n_embd, spec_shape.n_ff, spec_shape.n_head, spec_shape.n_head_kv,
          spec_shape.n_vocab, spec_shape.tied)
     assert s.head_dim == s.d_model // s.n_heads and e.context_length == 4096 and e.engine == "yes"
     spec = s.to_spec(e.context_length)
-    assert spec.kv_bytes_per_token() == 76_800  # BITNET_SPEC 6.4
+    assert spec.kv_bytes_per_token() == 76_800  # docs/numerics.md#attention-and-the-f16-kv-cache
     ternary = s.n_layers * (2 * s.d_model * s.d_model + 2 * s.n_kv_heads * s.head_dim * s.d_model
                             + 3 * s.d_ffn * s.d_model) // 4
     tensors = ternary + 2 * s.vocab_size * s.d_model + 4 * s.n_layers * (3 * s.d_model + s.d_ffn)

@@ -62,7 +62,7 @@ def test_2b4t_from_the_catalog():
     entry = load_catalog(with_user_entries=False).find("bitnet-b1.58-2b-4t")
     need = memory_for_entry(entry, 4096, "fast", threads=2)
     e = need.estimate
-    assert e.kv_cache == 76_800 * 4096                          # BITNET_SPEC 6.4: 300 MiB at 4096
+    assert e.kv_cache == 76_800 * 4096                          # docs/numerics.md#attention-and-the-f16-kv-cache: 300 MiB at 4096
     assert 500e6 < e.weights < 540e6                             # I2_S layers + norms; the F16 table stays on disk
     assert e.fast_head == 128256 * (2560 + 4)                    # int8 rows + one f32 scale per row
     exact = memory_for_entry(entry, 4096, "exact", threads=2).estimate

@@ -1,5 +1,5 @@
 """TQ1_0, llama.cpp's 1.6875-bit ternary format: encode and decode
-(docs/file-formats.md#ternary-weights-in-other-files).
+(docs/file-formats.md#tq1_0).
 
 A weight [M, K] (K a multiple of 256) is a sequence of 54-byte blocks of 256 consecutive row-major
 elements:

@@ -1,4 +1,4 @@
-"""TQ2_0, llama.cpp's 2-bit ternary format: encode and decode (docs/file-formats.md#ternary-weights-in-other-files).
+"""TQ2_0, llama.cpp's 2-bit ternary format: encode and decode (docs/file-formats.md#tq2_0).
 
 A weight [M, K] (K a multiple of 256) is a sequence of 66-byte blocks, 256 consecutive row-major
 elements each (a row holds K/256 blocks):

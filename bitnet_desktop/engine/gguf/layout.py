@@ -1,7 +1,7 @@
 """Checks on where tensor data lies: aligned, inside the file, and not overlapping.
 
 Also resolves ggml type ids whose meaning depends on the writer (id 39: bitnet.cpp TL2 or
-upstream MXFP4) from the layout itself and from context, as BITNET_SPEC 2.3 recommends:
+upstream MXFP4) from the layout itself and from context, as docs/file-formats.md#ggml-type-ids recommends:
 
 1. A reading "fits" when the tensor's byte size padded to the alignment reaches exactly the next
    tensor's offset (or, for the last tensor, the end of the file): writers pad every tensor, so this

@@ -1,6 +1,6 @@
 """Read a GGUF v2/v3 file: header, typed metadata, tensor table, and zero-copy tensor views.
 
-File layout (little-endian, BITNET_SPEC 2.1):
+File layout (little-endian, docs/file-formats.md#gguf-container):
 
     u32 magic "GGUF" (bytes 47 47 55 46)   u32 version (2 or 3; both have this layout)
     u64 n_tensors                          u64 n_kv
@@ -88,7 +88,7 @@ class TensorInfo:
     type: GGMLType
     offset: int  # bytes from the start of the data section (as stored in the file)
     file_offset: int  # absolute byte offset of the data in the file
-    nbytes: int  # bytes of data in the file (BITNET_SPEC 2.4)
+    nbytes: int  # bytes of data in the file (docs/file-formats.md#tensor-sizes-and-offsets)
     index: int  # position in the file's tensor table
     _owner: "GGUFFile" = field(repr=False, compare=False)
 

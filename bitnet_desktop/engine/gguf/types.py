@@ -1,7 +1,8 @@
 """The ggml tensor type registry: type id -> name, block geometry and on-disk byte size.
 
 One table (`GGML_TYPES`) describes every type id a GGUF file may name. Each entry knows how many
-bytes a tensor of a given ggml shape `ne` occupies in the file (BITNET_SPEC 2.3 / 2.4):
+bytes a tensor of a given ggml shape `ne` occupies in the file (docs/file-formats.md#ggml-type-ids,
+docs/file-formats.md#tensor-sizes-and-offsets):
 
     F32 4n, F16 2n, BF16 2n, Q8_0 34n/32, Q6_K 210n/256, TQ1_0 54n/256, TQ2_0 66n/256,
     I2_S n/4 + 32 (ternary codes then a 32-byte tail holding alpha),
@@ -87,7 +88,8 @@ def _tl1_size(ne: Sequence[int], tensor: str) -> int:
 
 
 def tl2_size(ne: Sequence[int], tensor: str = "?") -> int:
-    """TL2 on-disk bytes, BITNET_SPEC 2.3/2.7, without ggml's pad32 + 32 (the `_scale` tensor)."""
+    """TL2 on-disk bytes, docs/file-formats.md#tensor-sizes-and-offsets, without ggml's pad32 + 32 (the `_scale`
+    tensor)."""
     if len(ne) != 2:
         raise ModelFormatError(f"tensor '{tensor}': TL2 weights must be 2-D, got ne = {list(ne)}")
     ne0, ne1 = ne

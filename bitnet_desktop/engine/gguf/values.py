@@ -1,6 +1,6 @@
 """GGUF metadata value types and the typed value objects the reader returns and the writer takes.
 
-On disk (little-endian, BITNET_SPEC 2.1) a metadata entry is
+On disk (little-endian, docs/file-formats.md#gguf-container) a metadata entry is
     string key; u32 value_type; value
 with value_type one of the 13 `ValueType`s below. A string is `u64 byte_length` + UTF-8 bytes (no
 terminator); a bool is one byte (0 or 1); an array is `u32 elem_type, u64 count, count × elem`,

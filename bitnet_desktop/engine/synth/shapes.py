@@ -117,7 +117,7 @@ SHAPES: dict[str, SynthShape] = {
             n_ctx=32768, rope_theta=100000.0, rms_eps=1e-5, tied=False, arch="llama", pre="falcon_e",
         ),
         # HF1BitLLM/Llama3-8B-1.58-100B-tokens (Llama-3-8B-Instruct's config.json,
-        # docs/architectures.md#the-bitnet-graph-1bitllm):
+        # docs/architectures.md#the-llama-graph-falcon3-falcon-e-llama3-8b):
         # hidden 4096, intermediate 14336, 32 layers, 32 heads (128), 8 KV heads, vocab 128256,
         # rope_theta 500000, rms_norm_eps 1e-5, max_position_embeddings 8192, untied.
         SynthShape(

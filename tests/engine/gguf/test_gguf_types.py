@@ -1,4 +1,5 @@
-"""The ggml type registry: byte sizes of BITNET_SPEC 2.3/2.4, unknown ids, and the id 39 ambiguity."""
+"""The ggml type registry: byte sizes of docs/file-formats.md#ggml-type-ids,
+docs/file-formats.md#tensor-sizes-and-offsets, unknown ids, and the id 39 ambiguity."""
 
 import struct
 

@@ -270,7 +270,7 @@ def test_memory_facts(small, ctx):
                        _layers(small), small.token_embd, small.output_norm)
     assert fast.head_bytes == small.vocab * small.d_model + ((4 * small.vocab + 63) // 64) * 64
     assert fast.allocated_bytes == fast.kv_bytes + fast.scratch_bytes + fast.head_bytes
-    # 2B-4T: 76,800 KV bytes per position (BITNET_SPEC 6.4)
+    # 2B-4T: 76,800 KV bytes per position (docs/numerics.md#attention-and-the-f16-kv-cache)
     big = type(config)(n_layers=30, d_model=2560, n_heads=20, n_kv_heads=5, head_dim=128,
                        d_ffn=6912, vocab=128256, max_context=4096)
     assert NativeModel.estimate_memory(big, 4)["kv"] == 76800 * 4096
